@@ -1,0 +1,1 @@
+"""The CSAT service: ratings, follow-ups and exports for the admin panel."""

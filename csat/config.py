@@ -1,0 +1,141 @@
+"""Settings, read once from the environment.
+
+Every setting has a documented default (README, "Configuration"). The service refuses to
+start in production with a missing or placeholder JWT secret rather than accept tokens
+signed with a key everybody knows.
+"""
+
+import os
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEV_SECRET = "dev-secret-change-me"  # the run command's demo key; refused in production
+
+SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")
+
+
+class ConfigError(RuntimeError):
+    """A setting that makes starting the service unsafe or impossible."""
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _int_env(name, default):
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    database_read_url: str | None = None
+    environment: str = "production"
+    jwt_secret_key: str | None = None
+    jwt_public_key: str | None = None
+    jwt_algorithm: str = "HS256"
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: int = 0
+    jwt_max_lifetime_seconds: int = 86400
+    jwt_identity_claim: str = "sub"
+    jwt_permissions_claim: str = "permissions"
+    jwt_locales_claim: str = "locales"
+    time_zone: str = "UTC"
+    flag_base_url: str = "https://assets.example.com/flags/"
+    carrier_logo_base_url: str = "https://assets.example.com/carriers/"
+    pool_min_size: int = 1
+    pool_max_size: int = 8
+    pool_timeout_seconds: float = 2.0
+    statement_timeout_ms: int = 5000
+    export_statement_timeout_ms: int = 0
+    max_exports_per_admin: int = 2
+    max_body_bytes: int = 64 * 1024
+    retry_after_seconds: int = 5
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_production(self):
+        return self.environment == "production"
+
+    @property
+    def uses_rsa(self):
+        return self.jwt_algorithm.startswith("RS")
+
+    @classmethod
+    def from_env(cls, **overrides):
+        threads = _int_env("GUNICORN_THREADS", 8)
+        values = dict(
+            database_url=_env("DATABASE_URL"),
+            database_read_url=_env("DATABASE_READ_URL"),
+            environment=_env("CSAT_ENV", "production").lower(),
+            jwt_secret_key=_env("JWT_SECRET_KEY"),
+            jwt_public_key=_read_key(_env("JWT_PUBLIC_KEY")),
+            jwt_algorithm=_env("JWT_ALGORITHM", "HS256").upper(),
+            jwt_issuer=_env("JWT_ISSUER"),
+            jwt_audience=_env("JWT_AUDIENCE"),
+            jwt_leeway_seconds=_int_env("JWT_LEEWAY_SECONDS", 0),
+            jwt_max_lifetime_seconds=_int_env("JWT_MAX_LIFETIME_SECONDS", 86400),
+            jwt_identity_claim=_env("JWT_IDENTITY_CLAIM", "sub"),
+            jwt_permissions_claim=_env("JWT_PERMISSIONS_CLAIM", "permissions"),
+            jwt_locales_claim=_env("JWT_LOCALES_CLAIM", "locales"),
+            time_zone=_env("CSAT_TIMEZONE", "UTC"),
+            flag_base_url=_env("FLAG_BASE_URL", cls.flag_base_url),
+            carrier_logo_base_url=_env("CARRIER_LOGO_BASE_URL", cls.carrier_logo_base_url),
+            pool_min_size=_int_env("DB_POOL_MIN_SIZE", 1),
+            # One connection per request thread, plus one for an export in flight.
+            pool_max_size=_int_env("DB_POOL_MAX_SIZE", threads + 1),
+            pool_timeout_seconds=float(_env("DB_POOL_TIMEOUT_SECONDS", "2")),
+            statement_timeout_ms=_int_env("DB_STATEMENT_TIMEOUT_MS", 5000),
+            export_statement_timeout_ms=_int_env("EXPORT_STATEMENT_TIMEOUT_MS", 0),
+            max_exports_per_admin=_int_env("MAX_EXPORTS_PER_ADMIN", 2),
+            max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
+            retry_after_seconds=_int_env("RETRY_AFTER_SECONDS", 5),
+        )
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self):
+        if self.jwt_algorithm not in SUPPORTED_ALGORITHMS:
+            raise ConfigError(
+                f"JWT_ALGORITHM must be one of {', '.join(SUPPORTED_ALGORITHMS)}, "
+                f"got {self.jwt_algorithm!r}"
+            )
+        if self.uses_rsa:
+            if not self.jwt_public_key:
+                raise ConfigError(f"JWT_ALGORITHM={self.jwt_algorithm} needs JWT_PUBLIC_KEY")
+        elif self.is_production and self.jwt_secret_key in (None, DEV_SECRET):
+            raise ConfigError(
+                "JWT_SECRET_KEY is missing or is the development default; "
+                "set a secret of at least 32 random bytes (or CSAT_ENV=development for demos)"
+            )
+        elif self.jwt_secret_key is None:
+            raise ConfigError("JWT_SECRET_KEY is not set")
+        if self.is_production and not self.uses_rsa and len(self.jwt_secret_key) < 32:
+            raise ConfigError("JWT_SECRET_KEY must be at least 32 characters in production")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"CSAT_TIMEZONE {self.time_zone!r} is not a known time zone") from None
+        if self.pool_max_size < 1 or self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
+            raise ConfigError("DB_POOL_MIN_SIZE/DB_POOL_MAX_SIZE must satisfy 0 <= min <= max, max >= 1")
+
+
+def _read_key(value):
+    """A PEM key given inline, or the path of a file holding it."""
+    if value is None or value.startswith("-----BEGIN"):
+        return value
+    try:
+        with open(value, encoding="ascii") as key_file:
+            return key_file.read()
+    except OSError as exc:
+        raise ConfigError(f"JWT_PUBLIC_KEY: cannot read {value!r}: {exc.strerror}") from None

@@ -1,0 +1,150 @@
+"""The one place where every failure becomes a Boom JSON response.
+
+Body: {"statusCode", "error", "message"}; 400s add {"validation": {"source", "keys"}}.
+Handlers raise ApiError (or let Flask, marshmallow, flask-jwt-extended or psycopg2 raise
+their own); nothing else in the service builds an error response.
+"""
+
+import logging
+
+import psycopg2
+from flask import g, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = "An internal server error occurred"
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable, try again shortly"
+
+# Boom's phrases where they differ from werkzeug's.
+_BOOM_PHRASES = {413: "Request Entity Too Large", 422: "Unprocessable Entity"}
+
+
+class ApiError(Exception):
+    """An expected failure with its HTTP status; the message is safe to show the caller."""
+
+    status = 500
+    default_message = INTERNAL_ERROR_MESSAGE
+
+    def __init__(self, message=None, *, validation=None, headers=None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.validation = validation
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status = 400
+    default_message = "Invalid request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    default_message = "Missing or invalid token"
+
+
+class Forbidden(ApiError):
+    status = 403
+    default_message = "Insufficient permissions"
+
+
+class NotFound(ApiError):
+    status = 404
+    default_message = "Not found"
+
+
+class Conflict(ApiError):
+    status = 409
+    default_message = "Conflict"
+
+
+class UnprocessableEntity(ApiError):
+    status = 422
+    default_message = "The request could not be read"
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    default_message = "Too many requests"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    default_message = DATABASE_UNAVAILABLE_MESSAGE
+
+
+def phrase(status):
+    return _BOOM_PHRASES.get(status) or HTTP_STATUS_CODES.get(status, "Unknown Error")
+
+
+def boom_body(status, message, validation=None):
+    body = {"statusCode": status, "error": phrase(status), "message": message}
+    if validation is not None:
+        body["validation"] = validation
+    return body
+
+
+def boom_response(status, message, *, validation=None, headers=None):
+    response = jsonify(boom_body(status, message, validation))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def validation_error(exc: ValidationError, source):
+    """A marshmallow failure as a 400 naming the offending keys, in a stable order."""
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    keys = sorted(messages)
+    first = messages[keys[0]]
+    while isinstance(first, (list, dict)):
+        first = first[0] if isinstance(first, list) else next(iter(first.values()))
+    detail = f'"{keys[0]}" {first[0].lower() + first[1:] if first else "is invalid"}'
+    return BadRequest(detail, validation={"source": source, "keys": keys})
+
+
+def _request_id():
+    return getattr(g, "request_id", None)
+
+
+def init_app(app):
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc):
+        headers = dict(exc.headers)
+        if exc.status == 503:
+            headers.setdefault("Retry-After", str(app.config["CSAT"].retry_after_seconds))
+        return boom_response(exc.status, exc.message, validation=exc.validation, headers=headers)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc):
+        headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+        message = _http_message(exc)
+        return boom_response(exc.code, message, headers=headers)
+
+    @app.errorhandler(psycopg2.Error)
+    def handle_database_error(exc):
+        from csat.db import is_unavailable  # db imports errors; resolve at call time
+
+        if is_unavailable(exc):
+            log.warning("database unavailable: %s", str(exc).strip(), extra={"request_id": _request_id()})
+            return handle_api_error(ServiceUnavailable())
+        log.exception("database error", extra={"request_id": _request_id()})
+        return boom_response(500, INTERNAL_ERROR_MESSAGE)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc):
+        log.exception("unhandled error on %s %s", request.method, request.path,
+                      extra={"request_id": _request_id()})
+        return boom_response(500, INTERNAL_ERROR_MESSAGE)
+
+
+def _http_message(exc):
+    """Werkzeug's own descriptions are long HTML-ish prose; keep them short and generic."""
+    messages = {
+        404: "Not Found",
+        405: f"Method {request.method} is not allowed on this path",
+        413: "The request body is too large",
+        415: "The request body must be JSON (Content-Type: application/json)",
+    }
+    return messages.get(exc.code, phrase(exc.code))

@@ -1,0 +1,1 @@
+"""marshmallow schemas: what each endpoint accepts (…Args, …In) and returns (…Out, …Row)."""
