@@ -5,6 +5,7 @@ import time
 import click
 import psycopg2
 from flask import current_app
+from flask.cli import with_appcontext
 
 from csat import auth, migrations
 
@@ -14,6 +15,7 @@ def _connect():
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_command():
     """Apply pending migrations from sql/migrations (safe to run again)."""
     conn = _connect()
@@ -25,6 +27,7 @@ def migrate_command():
 
 
 @click.command("seed")
+@with_appcontext
 @click.option("--ratings", type=click.IntRange(min=0), default=10_000, show_default=True)
 @click.option("--random-seed", type=int, default=42, show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when ratings already exist.")
@@ -55,6 +58,7 @@ def _int_list(value):
 
 
 @click.command("token")
+@with_appcontext
 @click.option("--admin", "admin_id", type=click.IntRange(min=1), required=True)
 @click.option("--permissions", default="", help="Comma-separated, e.g. menu-csat,csat-add-comments")
 @click.option("--locales", default=None, help="Comma-separated locale ids the token may see")

@@ -61,7 +61,7 @@ TOKEN_DEFECTS = {
     "unknown admin": "Bearer " + make_token(admin_id=999_999, permissions=["menu-csat"]),
     "non-numeric identity": "Bearer " + make_token(admin_id="root", permissions=["menu-csat"]),
     "missing identity": "Bearer " + make_token(admin_id=None, permissions=["menu-csat"]),
-    "permissions not a list": "Bearer " + make_token(permissions="menu-csat"),
+    "permissions not a list": "Bearer " + sign({"sub": 1, "permissions": "menu-csat", "exp": _now() + 600}),
     "refresh token": "Bearer " + make_token(permissions=["menu-csat"], type="refresh"),
     "huge token": "Bearer " + "a" * 65536,
     "tampered payload": "Bearer " + (lambda t: t.split(".")[0] + "." + _b64(
