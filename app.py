@@ -2,22 +2,25 @@
 
 from flask import Flask
 
-from csat import auth, cli, db, errors, health, request_log
+from csat import auth, cli, db, errors, health, metrics, openapi, request_log
 from csat.config import Settings
+from csat.json import OrjsonProvider
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["CSAT"] = settings or Settings.from_env()
     app.config["MAX_CONTENT_LENGTH"] = app.config["CSAT"].max_body_bytes
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)
 
     request_log.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)
     db.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
     for blueprint in _csat_blueprints():
         app.register_blueprint(blueprint)
     return app
@@ -25,8 +28,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _csat_blueprints():
     from csat import agents
+    from csat import follow_ups
+    from csat import ratings
 
-    return [agents.bp]
+    return [agents.bp, follow_ups.bp, ratings.bp]
 
 
 def __getattr__(name):

@@ -27,6 +27,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from flask import current_app
 
+from csat import metrics
 from csat.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,7 @@ def connection(role="primary"):
     try:
         conn = pool.getconn()
     except PoolExhausted as exc:
+        metrics.database_error("unavailable")
         log.warning("connection pool exhausted: %s", exc)
         raise ServiceUnavailable("The service is busy, try again shortly") from exc
     discard = False

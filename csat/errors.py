@@ -13,6 +13,8 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from csat import metrics
+
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "An internal server error occurred"
@@ -127,8 +129,10 @@ def init_app(app):
         from csat.db import is_unavailable  # db imports errors; resolve at call time
 
         if is_unavailable(exc):
+            metrics.database_error("unavailable")
             log.warning("database unavailable: %s", str(exc).strip(), extra={"request_id": _request_id()})
             return handle_api_error(ServiceUnavailable())
+        metrics.database_error("other")
         log.exception("database error", extra={"request_id": _request_id()})
         return boom_response(500, INTERNAL_ERROR_MESSAGE)
 

@@ -5,107 +5,121 @@
 -- The anchor date is fixed (not now()) so the data is the same whenever it is generated. Volume
 -- grows threefold over the two years. Resolution takes 1 hour to 10 days; tickets that would be
 -- resolved after the anchor are still open, as is a backlog of 30 % of the last month's tickets.
--- Most tickets are rated later (05_ratings.sql), which is why there are more tickets than 0.6 * ratings.
+-- Most resolved tickets get rated (05_ratings.sql): 0.65 * ratings tickets give ~60 % ticket ratings.
+--
+-- Lookups are arrays in a single row, indexed by a draw or by an id (this seed's ids are dense
+-- from 1): per row that costs a fraction of a hash join.
 
 INSERT INTO tickets (id, company_id, user_id, type_id, status_id, carrier_id,
                      assigned_admin_id, solved_by_admin_id, created_at, resolved_at)
-WITH params AS (
+-- NOT MATERIALIZED: the planner sees the constants, so it knows how many rows generate_series makes.
+WITH params AS NOT MATERIALIZED (
     SELECT ceil(:'ratings'::bigint * 0.65)::bigint AS n_tickets,
            :'random_seed'::int::bigint * 1000 AS seed,
-           '2026-11-01'::timestamp AT TIME ZONE 'UTC' AS anchor,
-           730 * 86400 AS span_s,
-           (SELECT count(*) FROM companies) AS n_companies,
-           (SELECT max(id) FROM administrators) AS n_admins
+           date_part('epoch', timestamp '2026-11-01') AS anchor_s,  -- UTC, in seconds
+           730 * 86400.0::float8 AS span_s
 ),
--- Within its locale, a company's rank decides its size: P(rank <= r) = sqrt(r / n).
-company_rank AS (
-    SELECT id, locale_id,
-           row_number() OVER (PARTITION BY locale_id ORDER BY id) AS rnk,
-           count(*) OVER (PARTITION BY locale_id) AS n_in_locale
-    FROM companies
-),
-user_range AS (
-    SELECT company_id, min(id) AS first_id, count(*) AS n_users FROM users GROUP BY company_id
-),
--- Carriers each market uses, most used first.
-carrier_pool AS (
-    SELECT l.id AS locale_id, array_agg(c.id ORDER BY s.ord) AS ids
+-- Carriers of each market, most used first.
+market_carrier AS (
+    SELECT l.id AS locale_id, s.ord, cr.id AS carrier_id
     FROM (VALUES
         ('mx', 'estafeta fedex dhl redpack paquetexpress 99minutos jtexpress ups sendex ampm tresguerras quiken ivoy castores carssa mercado_envios'),
         ('co', 'coordinadora servientrega interrapidisimo deprisa envia tcc 472 dhl fedex mercado_envios'),
         ('cl', 'chilexpress starken bluexpress correos_chile urbano dhl fedex mercado_envios'),
         ('br', 'correios jadlog loggi azul_cargo total_express braspress mercado_envios dhl fedex'),
         ('us', 'usps ups fedex amazon_shipping ontrac lasership dhl dhl_ecommerce fedex_freight')
-    ) AS v (code, slugs)
-    CROSS JOIN LATERAL unnest(string_to_array(v.slugs, ' ')) WITH ORDINALITY AS s (slug, ord)
-    JOIN carriers c ON c.name = s.slug
-    JOIN locales l ON l.code = v.code
-    GROUP BY l.id
+    ) AS m (code, slugs)
+    JOIN locales l ON l.code = m.code
+    CROSS JOIN LATERAL unnest(string_to_array(m.slugs, ' ')) WITH ORDINALITY AS s (slug, ord)
+    JOIN carriers cr ON cr.name = s.slug
 ),
+lookup AS (
+    SELECT -- each company's locale, by company id: a uniform draw over it picks locales in their share
+           (SELECT array_agg(locale_id ORDER BY id) FROM companies) AS locale_of,
+           -- companies in blocks by locale (start and length of each block, by locale id); inside
+           -- a block, P(rank <= r) = sqrt(r / n) when picked with u^2: the oldest are the biggest
+           (SELECT array_agg(id ORDER BY locale_id, id) FROM companies) AS company_block,
+           (SELECT array_agg(start ORDER BY locale_id) FROM (
+                SELECT locale_id, sum(count(*)) OVER (ORDER BY locale_id) - count(*) + 1 AS start
+                FROM companies GROUP BY locale_id) AS b) AS company_start,
+           (SELECT array_agg(n ORDER BY locale_id) FROM (
+                SELECT locale_id, count(*) AS n FROM companies GROUP BY locale_id) AS b) AS company_count,
+           -- each company's users (consecutive ids), by company id
+           (SELECT array_agg(first_id ORDER BY company_id) FROM (
+                SELECT company_id, min(id) AS first_id FROM users GROUP BY company_id) AS u) AS first_user,
+           (SELECT array_agg(n ORDER BY company_id) FROM (
+                SELECT company_id, count(*) AS n FROM users GROUP BY company_id) AS u) AS user_count,
+           -- carriers in blocks by market, like the companies
+           (SELECT array_agg(carrier_id ORDER BY locale_id, ord) FROM market_carrier) AS carrier_block,
+           (SELECT array_agg(start ORDER BY locale_id) FROM (
+                SELECT locale_id, sum(count(*)) OVER (ORDER BY locale_id) - count(*) + 1 AS start
+                FROM market_carrier GROUP BY locale_id) AS b) AS carrier_start,
+           (SELECT array_agg(n ORDER BY locale_id) FROM (
+                SELECT locale_id, count(*) AS n FROM market_carrier GROUP BY locale_id) AS b) AS carrier_count,
+           (SELECT max(id) FROM administrators) AS n_admins,
+           -- 100 slots per choice, each value repeated as often as its percentage
+           (SELECT array_agg(t.id ORDER BY w.ord, k)
+              FROM (VALUES (1, 'delayed', 22), (2, 'overweight', 18), (3, 'delivery_attempt', 14),
+                           (4, 'lost', 10), (5, 'damaged', 9), (6, 'address_change', 8), (7, 'return', 6),
+                           (8, 'refund', 6), (9, 'pickup', 4), (10, 'invoice', 3)) AS w (ord, name, pct)
+              JOIN ticket_types t ON t.name = w.name, generate_series(1, w.pct) AS k) AS type_slots,
+           (SELECT array_agg(s.id ORDER BY w.ord, k)
+              FROM (VALUES (1, 'accepted', 45), (2, 'rejected', 20), (3, 'closed', 30),
+                           (4, 'cancelled', 5)) AS w (ord, name, pct)
+              JOIN ticket_statuses s ON s.name = w.name, generate_series(1, w.pct) AS k) AS resolved_slots,
+           (SELECT array_agg(s.id ORDER BY w.ord, k)
+              FROM (VALUES (1, 'pending', 40), (2, 'in_review', 30), (3, 'waiting_customer', 15),
+                           (4, 'escalated', 15)) AS w (ord, name, pct)
+              JOIN ticket_statuses s ON s.name = w.name, generate_series(1, w.pct) AS k) AS open_slots
+),
+-- One row per ticket with its hashes, each computed once (OFFSET 0 keeps the subquery from being
+-- flattened into every expression that uses it).
+hashed AS (
+    SELECT g AS id,
+           hashint8extended(g, p.seed + 41) AS h1, hashint8extended(g, p.seed + 42) AS h2,
+           hashint8extended(g, p.seed + 43) AS h3, hashint8extended(g, p.seed + 44) AS h4,
+           hashint8extended(g, p.seed + 45) AS h5
+    FROM params p, generate_series(1, p.n_tickets) AS g
+    OFFSET 0
+),
+-- Uniform draws in [0, 1) are 20-bit slices of the hashes. Times are whole seconds from the start
+-- of the two years; the rate triples over them (inverse of the CDF (x + x^2) / 2) and each ticket
+-- starts inside its own slot, so ids follow creation order.
 draw AS (
-    SELECT g AS id, p.anchor, p.n_admins,
-           p.anchor - make_interval(secs => p.span_s
-               - floor(p.span_s * (sqrt(1 + 8 * (g - 1 + u.time) / p.n_tickets) - 1) / 2)) AS created_at,
-           1 + floor(u.company * p.n_companies)::bigint AS any_company,
-           u.*
-    FROM params p,
-         generate_series(1, p.n_tickets) AS g,
-         LATERAL (SELECT hashint8extended(g, p.seed + 41) AS h1, hashint8extended(g, p.seed + 42) AS h2,
-                         hashint8extended(g, p.seed + 43) AS h3, hashint8extended(g, p.seed + 44) AS h4,
-                         hashint8extended(g, p.seed + 45) AS h5) AS h,
-         LATERAL (SELECT (h1 & 1048575)::float8 / 1048576 AS time,
-                         ((h1 >> 20) & 1048575)::float8 / 1048576 AS company,
-                         ((h1 >> 40) & 1048575)::float8 / 1048576 AS company_size,
-                         (h2 & 1048575)::float8 / 1048576 AS user_pick,
-                         ((h2 >> 20) & 1048575)::float8 / 1048576 AS carrier,
-                         ((h2 >> 40) & 1048575)::float8 / 1048576 AS type,
-                         (h3 & 1048575)::float8 / 1048576 AS status,
-                         ((h3 >> 20) & 1048575)::float8 / 1048576 AS resolution,
-                         ((h3 >> 40) & 1048575)::float8 / 1048576 AS backlog,
-                         (h4 & 1048575)::float8 / 1048576 AS assigned,
-                         ((h4 >> 20) & 1048575)::float8 / 1048576 AS solver,
-                         ((h4 >> 40) & 1048575)::float8 / 1048576 AS other_solver,
-                         (h5 & 1048575)::float8 / 1048576 AS has_user,
-                         ((h5 >> 20) & 1048575)::float8 / 1048576 AS has_carrier,
-                         ((h5 >> 40) & 1048575)::float8 / 1048576 AS has_admin) AS u
-),
-shaped AS (
-    SELECT d.*, c.id AS company_id, c.locale_id,
-           d.created_at + make_interval(secs => 3600 + floor(860400 * d.resolution ^ 2)) AS done_at,
-           CASE WHEN d.has_admin < 0.98 THEN 1 + floor(d.assigned * d.n_admins)::int END AS assigned_admin_id
-    FROM draw d
-    JOIN company_rank c0 ON c0.id = d.any_company
-    JOIN company_rank c ON c.locale_id = c0.locale_id
-                       AND c.rnk = 1 + floor(c0.n_in_locale * d.company_size ^ 2)::bigint
+    SELECT h.id, p.anchor_s - p.span_s AS start_s,
+           lk.locale_of[1 + floor(cardinality(lk.locale_of) * ((h1 >> 20) & 1048575)::float8 / 1048576)::int] AS locale_id,
+           ((h1 >> 40) & 1048575)::float8 / 1048576 AS company_draw,
+           floor(p.span_s * (sqrt(1 + 8 * (h.id - 1 + (h1 & 1048575)::float8 / 1048576) / p.n_tickets) - 1) / 2) AS created_s,
+           3600 + floor(860400 * (((h3 >> 20) & 1048575)::float8 / 1048576) ^ 2) AS resolution_s,
+           lk.type_slots[1 + ((h2 >> 40) & 1048575) % 100] AS type_id,
+           CASE WHEN ((h5 >> 40) & 1048575) % 100 < 98
+                THEN 1 + floor(lk.n_admins * (h4 & 1048575)::float8 / 1048576)::int END AS assigned_admin_id,
+           h2, h3, h4, h5
+    FROM hashed h, params p, lookup lk
+    OFFSET 0
 ),
 settled AS (
-    SELECT s.*,
-           s.done_at <= s.anchor
-               AND NOT (s.created_at > s.anchor - interval '30 days' AND s.backlog < 0.3) AS resolved
-    FROM shaped s
+    SELECT d.*,
+           d.created_s + d.resolution_s <= p.span_s
+               AND NOT (d.created_s > p.span_s - 30 * 86400 AND ((d.h3 >> 40) & 1048575) % 10 < 3) AS resolved,
+           lk.company_block[lk.company_start[d.locale_id]
+                            + floor(lk.company_count[d.locale_id] * d.company_draw ^ 2)::int] AS company_id
+    FROM draw d, params p, lookup lk
+    OFFSET 0
 )
 SELECT s.id, s.company_id,
-       CASE WHEN s.has_user < 0.9 THEN ur.first_id + floor(s.user_pick * ur.n_users)::bigint END,
-       tt.id, ts.id,
-       CASE WHEN s.has_carrier < 0.95 THEN cp.ids[1 + floor(cardinality(cp.ids) * s.carrier ^ 2)::int] END,
+       CASE WHEN (s.h5 & 1048575) % 100 < 90  -- 10 % opened by an agent for no particular user
+            THEN lk.first_user[s.company_id] + floor(lk.user_count[s.company_id] * (s.h2 & 1048575)::float8 / 1048576)::bigint END,
+       s.type_id,
+       CASE WHEN s.resolved THEN lk.resolved_slots[1 + (s.h3 & 1048575) % 100]
+            ELSE lk.open_slots[1 + (s.h3 & 1048575) % 100] END,
+       CASE WHEN ((s.h5 >> 20) & 1048575) % 100 < 95
+            THEN lk.carrier_block[lk.carrier_start[s.locale_id]
+                                  + floor(lk.carrier_count[s.locale_id] * (((s.h2 >> 20) & 1048575)::float8 / 1048576) ^ 2)::int] END,
        s.assigned_admin_id,
        CASE WHEN NOT s.resolved THEN NULL
-            WHEN s.assigned_admin_id IS NOT NULL AND s.solver < 0.85 THEN s.assigned_admin_id
-            ELSE 1 + floor(s.other_solver * s.n_admins)::int END,
-       s.created_at,
-       CASE WHEN s.resolved THEN s.done_at END
-FROM settled s
-JOIN user_range ur ON ur.company_id = s.company_id
-JOIN carrier_pool cp ON cp.locale_id = s.locale_id
-JOIN ticket_types tt ON tt.name = CASE
-        WHEN s.type < 0.22 THEN 'delayed'          WHEN s.type < 0.40 THEN 'overweight'
-        WHEN s.type < 0.54 THEN 'delivery_attempt' WHEN s.type < 0.64 THEN 'lost'
-        WHEN s.type < 0.73 THEN 'damaged'          WHEN s.type < 0.81 THEN 'address_change'
-        WHEN s.type < 0.87 THEN 'return'           WHEN s.type < 0.93 THEN 'refund'
-        WHEN s.type < 0.97 THEN 'pickup'           ELSE 'invoice' END
-JOIN ticket_statuses ts ON ts.name = CASE
-        WHEN s.resolved THEN CASE WHEN s.status < 0.45 THEN 'accepted' WHEN s.status < 0.65 THEN 'rejected'
-                                  WHEN s.status < 0.95 THEN 'closed' ELSE 'cancelled' END
-        ELSE CASE WHEN s.status < 0.40 THEN 'pending' WHEN s.status < 0.70 THEN 'in_review'
-                  WHEN s.status < 0.85 THEN 'waiting_customer' ELSE 'escalated' END END
-ORDER BY s.id;
+            WHEN s.assigned_admin_id IS NOT NULL AND ((s.h4 >> 20) & 1048575) % 100 < 85 THEN s.assigned_admin_id
+            ELSE 1 + floor(lk.n_admins * ((s.h4 >> 40) & 1048575)::float8 / 1048576)::int END,
+       to_timestamp(s.start_s + s.created_s),
+       CASE WHEN s.resolved THEN to_timestamp(s.start_s + s.created_s + s.resolution_s) END
+FROM settled s, lookup lk;

@@ -1,0 +1,153 @@
+"""Prometheus metrics: requests, exports, connection pools and database errors.
+
+`GET /metrics` answers in Prometheus' text format without a token; keep it off the public
+internet (nginx: `location = /metrics { deny all; }`, scrape the service port directly).
+
+Under gunicorn every worker is its own process, so the numbers live in files under
+PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py creates one when unset, before the workers
+fork) and a scrape, whichever worker answers it, sums all workers' files. Without that
+variable (tests, `flask run`) the metrics live in this process's default registry.
+
+Other modules report through two calls:
+- `export_finished(rows, seconds, outcome)` when an export ends (complete, disconnected,
+  failed);
+- `database_error(kind)` when a request fails on the database ("unavailable": answered
+  503; "other": answered 500).
+"""
+
+import logging
+import os
+import threading
+import time
+
+from flask import Blueprint, Response, current_app, g, request
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge,
+                               Histogram, generate_latest, multiprocess)
+
+log = logging.getLogger(__name__)
+
+# prometheus_client picks its storage when imported, by this same test.
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+POOL_SAMPLE_SECONDS = 5.0
+UNMATCHED_ENDPOINT = "unmatched"  # 404s and 405s: never the raw path, which is unbounded
+DATABASE_ERROR_KINDS = ("unavailable", "other")
+EXPORT_OUTCOMES = ("complete", "disconnected", "failed")
+
+REQUESTS = Counter(
+    "csat_http_requests_total", "HTTP requests answered, by route and status.",
+    ["method", "endpoint", "status"])
+REQUEST_SECONDS = Histogram(
+    "csat_http_request_duration_seconds",
+    "Time until the response was ready (for a streamed export: its first batch).",
+    ["method", "endpoint", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+EXPORT_ROWS = Counter(
+    "csat_export_rows_total", "Rows sent by report=true exports, by how the export ended.",
+    ["outcome"])
+EXPORT_SECONDS = Histogram(
+    "csat_export_duration_seconds", "Length of report=true exports, first byte to last.",
+    ["outcome"],
+    buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0))
+POOL_CONNECTIONS = Gauge(
+    "csat_db_pool_connections", "Pooled database connections of live workers, by state.",
+    ["role", "state"], multiprocess_mode="livesum")
+POOL_MAX_CONNECTIONS = Gauge(
+    "csat_db_pool_max_connections", "Pool capacity summed over live workers.",
+    ["role"], multiprocess_mode="livesum")
+DATABASE_ERRORS = Counter(
+    "csat_database_errors_total", "Requests that failed on the database, by kind.", ["kind"])
+
+for _kind in DATABASE_ERROR_KINDS:
+    DATABASE_ERRORS.labels(_kind)  # exported as 0 before the first error, so rates work
+for _outcome in EXPORT_OUTCOMES:
+    EXPORT_ROWS.labels(_outcome)
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def metrics():
+    """Every worker's metrics in Prometheus' text format (no token: scrape it privately)."""
+    sample_pools()
+    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def export_finished(rows, seconds, outcome):
+    """Record one export's end: outcome is "complete", "disconnected" or "failed"."""
+    EXPORT_ROWS.labels(outcome).inc(rows)
+    EXPORT_SECONDS.labels(outcome).observe(seconds)
+
+
+def database_error(kind):
+    """Record a request that failed on the database: kind "unavailable" or "other"."""
+    if kind not in DATABASE_ERROR_KINDS:
+        raise ValueError(f"database error kind must be one of {DATABASE_ERROR_KINDS}, got {kind!r}")
+    DATABASE_ERRORS.labels(kind).inc()
+
+
+def sample_pools(database=None):
+    """Copy this process's pool counters into the pool gauges."""
+    database = database or current_app.extensions["csat_db"]
+    roles = ("primary", "replica") if database.settings.database_read_url else ("primary",)
+    for role in roles:
+        stats = database.pool(role).stats()
+        POOL_CONNECTIONS.labels(role, "in_use").set(stats["in_use"])
+        POOL_CONNECTIONS.labels(role, "idle").set(stats["idle"])
+        POOL_MAX_CONNECTIONS.labels(role).set(stats["max"])
+
+
+def _registry():
+    if not MULTIPROCESS:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+
+    @app.before_request
+    def start_clock():
+        g.metrics_started = time.perf_counter()
+        if MULTIPROCESS:
+            _PoolSampler.start_once(app)  # in the worker, once the app is complete
+
+    @app.after_request
+    def count_request(response):
+        rule = request.url_rule
+        labels = (request.method, rule.rule if rule is not None else UNMATCHED_ENDPOINT,
+                  str(response.status_code))
+        REQUESTS.labels(*labels).inc()
+        REQUEST_SECONDS.labels(*labels).observe(
+            time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+        return response
+
+
+class _PoolSampler(threading.Thread):
+    """Keeps this worker's pool gauges current, whichever worker answers the scrape."""
+
+    _started_in_pid = None
+    _lock = threading.Lock()
+
+    def __init__(self, app):
+        super().__init__(name="csat-pool-metrics", daemon=True)
+        self.app = app
+
+    @classmethod
+    def start_once(cls, app):
+        if cls._started_in_pid == os.getpid():
+            return
+        with cls._lock:
+            if cls._started_in_pid != os.getpid():
+                cls._started_in_pid = os.getpid()
+                cls(app).start()
+
+    def run(self):
+        while True:
+            try:
+                sample_pools(self.app.extensions["csat_db"])
+            except Exception:  # a gauge left stale must not end the sampling for good
+                log.exception("sampling the connection pools failed")
+            time.sleep(POOL_SAMPLE_SECONDS)

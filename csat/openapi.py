@@ -1,0 +1,309 @@
+"""GET /csat/openapi.json: the OpenAPI 3 document of every route the app registers.
+
+apispec's MarshmallowPlugin turns the very schemas the handlers validate with into the
+document: query parameters from the ...Args schemas, request bodies from the ...In
+schemas, responses from the ...Out/...Row schemas, errors from the Boom schema. What a
+schema cannot say (which schema a route uses, which errors it can answer) is the small
+registry OPERATIONS below, keyed by Flask endpoint name. Statuses that follow from a
+route's shape are added by rule: a token (401, 403), a path id (404), query parameters
+(400), a JSON body (400, 413, 415, 422), the database (503); every route can answer 405 and
+500. tests/test_openapi.py fails when a registered route has no entry here.
+"""
+
+import logging
+import re
+from dataclasses import dataclass
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify
+
+from csat.errors import phrase
+from schemas.agents import AgentsOut
+from schemas.errors import Boom
+from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut
+from schemas.ratings import ListArgs, RatingDetailsOut, RatingPage, RatingRow
+
+log = logging.getLogger(__name__)
+
+OPENAPI_VERSION = "3.0.3"
+API_VERSION = "1.0.0"
+_PATH_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
+
+bp = Blueprint("openapi", __name__, url_prefix="/csat")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the document says about one route beyond what its schemas say."""
+
+    tag: str
+    response: object = None  # success body: a Schema class or an OpenAPI schema dict
+    query: object = None  # Schema class of the query string
+    body: object = None  # Schema class of the JSON request body
+    errors: tuple = ()  # statuses the route's shape does not imply (409, 422, 429, ...)
+    locale: bool = False  # takes localeId / X-Locale-Id
+    database: bool = True
+    description: str = ""
+    success: dict = None  # the whole success response, when one JSON schema cannot say it
+    content_type: str = "application/json"
+
+
+_STATUS = {"type": "object", "required": ["status"],
+           "properties": {"status": {"type": "string"}}}
+
+_LIST_OR_REPORT = {
+    "description": (
+        "Without report: one DataTables page (RatingPage). With report=true: every matching "
+        "rating, same filters and sort, no paging, read from one snapshot and streamed with "
+        "Transfer-Encoding: chunked. format=json (default): each batch of up to 1000 rows is "
+        "one JSON array of RatingRow objects on its own line (an empty export is the line "
+        "`[]`). format=csv: RFC 4180 CSV (text/csv) with a header row of the same names. A "
+        "stream that fails after its first byte ends without the final chunk: a truncated "
+        "download, never a complete-looking one."),
+    "headers": {
+        "X-Request-Id": "X-Request-Id",
+        "Content-Disposition": {
+            "description": "report=true only: attachment; "
+                           'filename="csat-ratings_<startDate|all>_<endDate|all>.jsonl|.csv"',
+            "schema": {"type": "string"}},
+        "X-Accel-Buffering": {"description": "report=true only: `no`, so nginx passes each "
+                                             "batch on at once", "schema": {"type": "string"}},
+    },
+    "content": {
+        "application/json": {"schema": {"oneOf": [
+            RatingPage, {"type": "array", "items": RatingRow,
+                         "description": "One line of a report=true export."}]}},
+        "text/csv": {"schema": {"type": "string", "description": "report=true&format=csv"}},
+    },
+}
+
+OPERATIONS = {
+    "health.healthz": Operation(
+        "operations", _STATUS, database=False,
+        description="Liveness: the process answers. Never touches the database."),
+    "health.readyz": Operation(
+        "operations", _STATUS,
+        description="Readiness: the database answers (503 while it does not)."),
+    "metrics.metrics": Operation(
+        "operations", {"type": "string"}, database=False, content_type="text/plain",
+        description="Prometheus text format, summed over all gunicorn workers. "
+                    "No token: keep it off the public internet."),
+    "openapi.openapi_document": Operation(
+        "operations", {"type": "object"}, database=False, description="This document."),
+    "ratings.ratings_list": Operation(
+        "ratings", query=ListArgs, locale=True, errors=(422, 429), success=_LIST_OR_REPORT,
+        description="Filters combine with AND, comma lists with OR. 422 when startDate is after "
+                    "endDate; 429 (report=true) when the admin already runs "
+                    "MAX_EXPORTS_PER_ADMIN exports."),
+    "ratings.rating_details": Operation("ratings", RatingDetailsOut),
+    "ratings.ticket_rating_details": Operation(
+        "ratings", RatingDetailsOut,
+        description='{"details": null} when nobody rated the ticket.'),
+    "agents.agents_list": Operation("agents", AgentsOut, locale=True),
+    "follow_ups.follow_up_create": Operation(
+        "follow-ups", SuccessOut, body=CommentIn, errors=(404, 409),
+        description="409 when the rating already has a follow-up (use PUT). Two concurrent "
+                    "POSTs for one rating: exactly one succeeds."),
+    "follow_ups.follow_up_update": Operation(
+        "follow-ups", SuccessOut, body=CommentIn, errors=(404, 409),
+        description="409 when the rating has no follow-up yet (use POST). The previous text "
+                    "is kept in the history."),
+    "follow_ups.follow_up_history": Operation("follow-ups", FollowUpHistoryOut),
+}
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3 document of this service (no token)."""
+    document = current_app.extensions.get("csat_openapi")
+    if document is None:
+        document = current_app.extensions["csat_openapi"] = build_document(current_app)
+    return jsonify(document)
+
+
+def build_document(app):
+    """The OpenAPI document of every route in app.url_map (static files aside)."""
+    marshmallow = MarshmallowPlugin()
+    spec = APISpec(
+        title="CSAT service",
+        version=API_VERSION,
+        openapi_version=OPENAPI_VERSION,
+        plugins=[marshmallow],
+        info={"description": "Customer-satisfaction ratings for the admin panel. Errors are "
+                             "Boom JSON; every response carries X-Request-Id."},
+    )
+    marshmallow.converter.add_attribute_function(_custom_field_properties)
+    _add_components(spec)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        operation = OPERATIONS.get(rule.endpoint)
+        if operation is None:  # tests/test_openapi.py fails on this; production still answers
+            log.warning("openapi: endpoint %s has no OPERATIONS entry", rule.endpoint)
+            operation = Operation("undocumented")
+        path, path_parameters = _openapi_path(rule.rule)
+        operations = {
+            method.lower(): _operation(operation, view, path_parameters)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        }
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _add_components(spec):
+    spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.schema("Boom", schema=Boom)
+    spec.components.header("X-Request-Id", {
+        "description": "The request's id: the caller's X-Request-Id when well formed "
+                       "(1-128 of A-Z a-z 0-9 . _ : -), else a generated one.",
+        "schema": {"type": "string"}})
+    spec.components.header("Retry-After", {
+        "description": "Seconds to wait before retrying.", "schema": {"type": "integer"}})
+    spec.components.header("Allow", {
+        "description": "The methods this path accepts.", "schema": {"type": "string"}})
+    for status, description in _ERROR_DESCRIPTIONS.items():
+        headers = {"X-Request-Id": "X-Request-Id"}
+        if status in (429, 503):
+            headers["Retry-After"] = "Retry-After"
+        if status == 405:
+            headers["Allow"] = "Allow"
+        spec.components.response(_response_name(status), {
+            "description": description,
+            "headers": headers,
+            "content": {"application/json": {"schema": "Boom"}},
+        })
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "A value violates the schema; `validation` names the source and keys.",
+    401: "Missing, malformed, expired or badly signed token, or an unknown/inactive admin.",
+    403: "The token lacks the permission, or the locale is outside its `locales` claim.",
+    404: "Unknown route, or a rating unknown or outside the caller's locales.",
+    405: "The path does not accept this method (Allow lists those it does).",
+    409: "Business conflict (see the operation).",
+    413: "The request body is over MAX_BODY_BYTES.",
+    415: "The request body is not declared JSON (Content-Type: application/json).",
+    422: "The request cannot be read: body not JSON or not an object, startDate after endDate.",
+    429: "Too many exports running for this admin; retry after one ends.",
+    500: "An internal server error occurred (details only in the log, under the request id).",
+    503: "The database is unreachable, timed out or has no free connection; retry later.",
+}
+
+
+def _response_name(status):
+    return phrase(status).replace(" ", "").replace("-", "")
+
+
+def _operation(operation, view, path_parameters):
+    doc = (view.__doc__ or "").strip()
+    summary = doc.splitlines()[0] if doc else view.__name__.replace("_", " ")
+    permissions = getattr(view, "permissions", None)
+    description = operation.description
+    if permissions:
+        description = f"Requires permission {' or '.join(permissions)}. {description}".strip()
+
+    parameters = list(path_parameters)
+    if operation.query is not None:
+        parameters.append({"in": "query", "schema": operation.query})
+    if operation.locale:
+        parameters += _LOCALE_PARAMETERS
+    parameters.append({"in": "header", "name": "X-Request-Id", "required": False,
+                       "schema": {"type": "string", "maxLength": 128},
+                       "description": "Kept and echoed when well formed, else replaced."})
+
+    statuses = {405, 500, *operation.errors}
+    if permissions:
+        statuses |= {401, 403}
+    if path_parameters:
+        statuses.add(404)
+    if operation.query is not None or operation.locale:
+        statuses.add(400)
+    if operation.body is not None:
+        statuses |= {400, 413, 415, 422}
+    if operation.database:
+        statuses.add(503)
+
+    responses = {"200": operation.success or _json_success(operation)}
+    responses.update({str(status): _response_name(status) for status in sorted(statuses)})
+    result = {
+        "tags": [operation.tag],
+        "summary": summary,
+        "operationId": view.__name__,
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if description:
+        result["description"] = description
+    if permissions:
+        result["security"] = [{"bearerAuth": []}]
+    if operation.body is not None:
+        result["requestBody"] = {"required": True,
+                                 "content": {"application/json": {"schema": operation.body}}}
+    return result
+
+
+def _json_success(operation):
+    return {
+        "description": "OK",
+        "headers": {"X-Request-Id": "X-Request-Id"},
+        "content": {operation.content_type: {"schema": operation.response}},
+    }
+
+
+_LOCALE_PARAMETERS = [
+    {"in": "query", "name": "localeId", "required": False, "schema": {"type": "integer", "minimum": 1},
+     "description": "Limit to companies of this locale (400 if unknown, 403 if outside the "
+                    "token's `locales`). Without it: the token's locales, else all."},
+    {"in": "header", "name": "X-Locale-Id", "required": False,
+     "schema": {"type": "integer", "minimum": 1}, "description": "localeId, as a header."},
+]
+
+
+def _openapi_path(rule):
+    """`/csat/<int:rating_id>` -> ("/csat/{rating_id}", [its path parameter])."""
+    parameters = []
+
+    def replace(match):
+        name, converter = match.group("name"), match.group("converter") or "default"
+        parameters.append({"in": "path", "name": name, "required": True,
+                           "schema": _converter_schema(converter, match.group("args"))})
+        return "{" + name + "}"
+
+    return _PATH_ARGUMENT.sub(replace, rule), parameters
+
+
+def _converter_schema(converter, args):
+    if converter != "int":
+        return {"type": "string"}
+    schema = {"type": "integer", "minimum": 0}
+    for argument in (args or "").split(","):
+        key, _, value = argument.partition("=")
+        if key.strip() in ("min", "max") and value.strip().isdigit():
+            schema["minimum" if key.strip() == "min" else "maximum"] = int(value)
+    return schema
+
+
+def _custom_field_properties(self, field, **kwargs):
+    """Our own field types, recognised by shape so schemas can grow new ones freely.
+
+    A case-insensitive choice (`.names`) is an enum; a comma-separated list (`.item`) is a
+    string whose items are described.
+    """
+    properties = {}
+    item = getattr(field, "item", None)
+    if item is not None:
+        properties["type"] = "string"
+        described = f" of {', '.join(item.names)}" if getattr(item, "names", None) else ""
+        properties["description"] = f"Comma-separated list{described}."
+    elif getattr(field, "names", None):
+        properties["enum"] = list(field.names)
+        properties["description"] = "Case-insensitive."
+        # The default is stored as what the name maps to (a sort column): show the name.
+        mapped = getattr(field, "values", {})
+        names = [name for name in field.names if mapped.get(name.lower()) == field.load_default]
+        if names:
+            properties["default"] = names[0]
+    return properties

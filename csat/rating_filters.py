@@ -1,0 +1,66 @@
+"""The list filters of GET /csat, read once for the page, the report export and the summary.
+
+`parse_list_args()` turns the request into the parameters of `csat_filtered_ratings(...)`
+(migration 0003) plus what each caller needs around them: the sort identifiers, the page
+window, `draw`, and the report switches. Callers that do not page ignore start/length/draw.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app, request
+from marshmallow import ValidationError
+
+from csat import auth
+from csat.errors import UnprocessableEntity, validation_error
+from schemas.ratings import ListArgs
+
+# Everything csat_filtered_ratings filters by, under its SQL parameter names.
+FILTER_PARAMS = (
+    "locale_ids", "company_ids", "sources", "source_platforms", "rating", "scores",
+    "start_date", "end_date", "time_zone", "agent_ids", "carriers", "has_comment",
+    "follow_up", "search",
+)
+
+_list_args = ListArgs()
+
+
+@dataclass(frozen=True)
+class RatingListArgs:
+    params: dict  # the filter parameters plus the asset base URLs, ready for the SQL files
+    identifiers: dict  # sort_column and sort_direction, from the whitelist in schemas.ratings
+    start: int
+    length: int
+    draw: int
+    report: bool
+    format: str  # "json" or "csv"; only meaningful with report
+
+    @property
+    def page_params(self):
+        return {**self.params, "start": self.start, "length": self.length}
+
+
+def parse_list_args() -> RatingListArgs:
+    """The current request's list arguments; 400/403/422 errors for bad ones."""
+    try:
+        args = _list_args.load(request.args)
+    except ValidationError as exc:
+        raise validation_error(exc, "query") from None
+    if args["start_date"] and args["end_date"] and args["start_date"] > args["end_date"]:
+        raise UnprocessableEntity('"startDate" must not be after "endDate"')
+    settings = current_app.config["CSAT"]
+    args.update(
+        locale_ids=auth.visible_locale_ids(request.args.get("localeId")),
+        time_zone=settings.time_zone,
+    )
+    params = {name: args[name] for name in FILTER_PARAMS}
+    params.update(flag_base_url=settings.flag_base_url,
+                  carrier_logo_base_url=settings.carrier_logo_base_url)
+    return RatingListArgs(
+        params=params,
+        identifiers={"sort_column": args["sort_column"], "sort_direction": args["sort_direction"]},
+        start=args["start"],
+        length=args["length"],
+        draw=args["draw"],
+        report=args["report"],
+        format=args["format"],
+    )

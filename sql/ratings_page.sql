@@ -1,0 +1,80 @@
+-- ratings_page.sql: one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text, start bigint, length int
+-- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
+--
+-- The page's rating ids are chosen on ratings alone (ORDER BY + LIMIT/OFFSET through
+-- csat_filtered_ratings, which an index can serve), and only those rows are joined to
+-- csat_rating_rows: a deep OFFSET skips index entries instead of joined rows.
+-- Page and counts are one statement, so they come from one snapshot.
+-- recordsTotal is read from the trigger-maintained rating_counts. recordsFiltered is counted
+-- only when a filter beyond the locale is set: with literal parameters the CASE folds and the
+-- count is not even planned otherwise. Array and date parameters go through the IMMUTABLE
+-- csat_arg_* converters (migration 0006), and CTEs referenced more than once are NOT
+-- MATERIALIZED, so parameters reach the planner as constants it folds into index conditions.
+WITH params AS NOT MATERIALIZED (
+    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
+           csat_arg_bigints(:'company_ids')         AS company_ids,
+           csat_arg_texts(:'sources')               AS sources,
+           csat_arg_texts(:'source_platforms')      AS source_platforms,
+           NULLIF(:'rating', '')::smallint              AS rating,
+           csat_arg_smallints(:'scores')            AS scores,
+           csat_arg_date(:'start_date')            AS start_date,
+           csat_arg_date(:'end_date')              AS end_date,
+           :'time_zone'::text                           AS time_zone,
+           csat_arg_integers(:'agent_ids')          AS agent_ids,
+           csat_arg_texts(:'carriers')              AS carriers,
+           NULLIF(:'has_comment', '')::boolean          AS has_comment,
+           NULLIF(:'follow_up', '')::text               AS follow_up,
+           NULLIF(:'search', '')::text                  AS search,
+           :'flag_base_url'::text                       AS flag_base_url,
+           :'carrier_logo_base_url'::text               AS carrier_logo_base_url
+),
+filtered AS NOT MATERIALIZED (
+    SELECT r.*
+    FROM params p,
+         csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
+                               p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
+                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
+),
+counts AS (
+    SELECT total.ratings AS records_total,
+           CASE WHEN p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
+                     AND p.rating IS NULL AND p.scores IS NULL AND p.start_date IS NULL
+                     AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
+                     AND p.has_comment IS NULL AND p.follow_up IS NULL AND p.search IS NULL
+                THEN total.ratings
+                ELSE (SELECT count(*) FROM filtered)
+           END AS records_filtered
+    FROM params p,
+         LATERAL (SELECT coalesce(sum(rc.ratings), 0)::bigint AS ratings
+                  FROM rating_counts rc
+                  WHERE p.locale_ids IS NULL OR rc.locale_id = ANY (p.locale_ids)) total
+),
+page_ids AS (
+    SELECT r.id, :sort_column AS sort_key
+    FROM filtered r
+    ORDER BY :sort_column :sort_direction, r.id :sort_direction
+    -- Written in place, not in params: the planner needs a literal LIMIT to pick an index.
+    LIMIT :'length'::integer OFFSET :'start'::bigint
+)
+SELECT c.records_total AS "recordsTotal",
+       c.records_filtered AS "recordsFiltered",
+       page.*
+FROM counts c
+LEFT JOIN LATERAL (
+    SELECT v.rating_id, v.rating, v.comment, v.source_platform, v.rating_date, v.source,
+           v.reference_id, v.company_id, v.company_name, v.country,
+           p.flag_base_url || lower(v.country) || '.svg'  AS country_img,
+           v.ticket_type, v.ticket_type_description,
+           v."ticketsStatusDescription", v."ticketsStatusColor",
+           v.carrier, v.carrier_name,
+           p.carrier_logo_base_url || v.carrier || '.svg' AS logo,
+           v.follow_up_comments, v.follow_up_created_by, v.follow_up_created_at,
+           v.follow_up_updated_by, v.follow_up_updated_at,
+           ids.sort_key
+    FROM page_ids ids
+    JOIN csat_rating_rows v ON v.rating_id = ids.id
+    CROSS JOIN params p
+) page ON true
+ORDER BY page.sort_key :sort_direction, page.rating_id :sort_direction;

@@ -1,0 +1,234 @@
+"""The service under `gunicorn -c gunicorn.conf.py app:app`, as production runs it.
+
+Two workers share one metrics view (multiprocess mode), every line on stdout is one JSON
+object, the Dockerfile's HEALTHCHECK command works, and SIGTERM lets a running export end
+properly before the process exits.
+"""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg2
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import ROOT, TEST_SECRET, bearer, make_token
+from tests.servers import (GUNICORN, add_ratings, free_port, gunicorn, open_stream, request,
+                           wait_until_serving)
+
+ENDPOINT = "/csat/agents/list"
+
+
+def log_lines(path):
+    return [line for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def json_log(path):
+    return [json.loads(line) for line in log_lines(path)]
+
+
+def counter(address, name, **labels):
+    status, _, body = request(address, "/metrics")
+    assert status == 200
+    wanted = sorted(labels.items())
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == name and sorted(sample.labels.items()) == wanted:
+                return sample.value
+    return 0.0
+
+
+@pytest.fixture(scope="module")
+def two_workers(shared_db, tmp_path_factory):
+    """Two gunicorn workers on the shared database; yields (address, log path, metrics dir)."""
+    directory = tmp_path_factory.mktemp("gunicorn")
+    log_path = directory / "stdout.log"
+    metrics_dir = directory / "prometheus"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_999999.db").write_bytes(b"stale counters of a previous run")
+    with gunicorn(shared_db, log_path, GUNICORN_WORKERS=2, GUNICORN_THREADS=4,
+                  PROMETHEUS_MULTIPROC_DIR=metrics_dir) as address:
+        yield address, log_path, metrics_dir
+
+
+def serve_from_both_workers(address, log_path, headers):
+    """Send requests in concurrent bursts until both workers have answered some."""
+    sent = 0
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(25):
+            statuses = list(pool.map(lambda _: request(address, ENDPOINT, headers)[0], range(16)))
+            assert statuses == [200] * 16
+            sent += 16
+            pids = {line["pid"] for line in json_log(log_path)
+                    if line.get("logger") == "csat.access" and line.get("endpoint") == ENDPOINT}
+            if len(pids) == 2:
+                return sent
+    pytest.fail("one worker answered every request")
+
+
+def test_metrics_sum_requests_across_two_workers(two_workers):
+    address, log_path, metrics_dir = two_workers
+    assert not (metrics_dir / "counter_999999.db").exists()  # a previous run's counters are gone
+    labels = dict(method="GET", endpoint=ENDPOINT, status="200")
+    assert counter(address, "csat_http_requests_total", **labels) == 0
+
+    sent = serve_from_both_workers(address, log_path, bearer(make_token()))
+
+    # Whichever worker answers the scrape, it reports both workers' requests.
+    scrape_ids = [f"scrape-{n}" for n in range(6)]
+    for request_id in scrape_ids:
+        status, _, body = request(address, "/metrics", {"X-Request-Id": request_id})
+        values = [s.value for f in text_string_to_metric_families(body.decode()) for s in f.samples
+                  if s.name == "csat_http_requests_total" and s.labels == labels]
+        assert values == [sent]
+    assert counter(address, "csat_http_request_duration_seconds_count", **labels) == sent
+    assert counter(address, "csat_db_pool_max_connections", role="primary") == 2 * 5  # threads + 1
+
+
+def test_every_stdout_line_is_one_json_object_and_each_request_is_logged_once(two_workers):
+    address, log_path, _ = two_workers
+    request_id = f"once-{uuid.uuid4().hex}"
+    status, headers, _ = request(address, ENDPOINT, {**bearer(make_token(admin_id=1)),
+                                                     "X-Request-Id": request_id})
+    assert status == 200 and headers["X-Request-Id"] == request_id
+    status, headers, _ = request(address, "/csat/nope", {"X-Request-Id": request_id + "-404"})
+    assert status == 404 and headers["X-Request-Id"] == request_id + "-404"
+
+    lines = json_log(log_path)  # raises on a line that is not JSON
+    assert all(isinstance(line, dict) and {"time", "level", "logger", "message"} <= set(line)
+               for line in lines)
+    [access] = [line for line in lines if line.get("request_id") == request_id]
+    assert access["logger"] == "csat.access"
+    assert {k: access[k] for k in ("admin_id", "method", "path", "status")} == {
+        "admin_id": 1, "method": "GET", "path": ENDPOINT, "status": 200}
+    assert access["duration_ms"] >= 0
+    [not_found] = [line for line in lines if line.get("request_id") == request_id + "-404"]
+    assert not_found["status"] == 404
+    booted = [line for line in lines if line["logger"] == "gunicorn.error"
+              and line["message"].startswith("Booting worker")]
+    assert len(booted) >= 2
+
+
+def test_the_dockerfile_healthcheck_command_passes_and_fails(two_workers):
+    address, _, _ = two_workers
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    command = json.loads(dockerfile[dockerfile.index('CMD ["python"'):].split("\n", 1)[0][4:])
+    command[0] = sys.executable  # the image's `python`
+    environment = dict(os.environ, BIND=f"0.0.0.0:{address.rsplit(':', 1)[1]}")
+    assert subprocess.run(command, env=environment, timeout=30).returncode == 0
+    environment["BIND"] = f"0.0.0.0:{free_port()}"
+    assert subprocess.run(command, env=environment, capture_output=True, timeout=30).returncode != 0
+
+
+# --- graceful shutdown during an export -------------------------------------------------
+
+@pytest.fixture
+def big_db(fresh_db):
+    """A database of its own with ~43,000 ratings: an export far larger than socket buffers."""
+    add_ratings(fresh_db)
+    return fresh_db
+
+
+@pytest.fixture
+def start_gunicorn(tmp_path):
+    """start_gunicorn(database_url, **env) -> (process, address, log path); stopped at the end."""
+    started = []
+
+    def start(database_url, **env):
+        address = f"127.0.0.1:{free_port()}"
+        log_path = tmp_path / f"gunicorn-{len(started)}.log"
+        environment = dict(os.environ, BIND=address, DATABASE_URL=database_url,
+                           JWT_SECRET_KEY=TEST_SECRET, CSAT_ENV="test", GUNICORN_WORKERS="1",
+                           GUNICORN_THREADS="4", **{k: str(v) for k, v in env.items()})
+        for name in ("DATABASE_READ_URL", "PROMETHEUS_MULTIPROC_DIR"):
+            environment.pop(name, None)
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+                                       cwd=ROOT, env=environment, stdout=log,
+                                       stderr=subprocess.STDOUT)
+        started.append(process)
+        wait_until_serving(address, process, log_path)
+        return process, address, log_path
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def rating_count(database_url):
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM ratings")
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def read_export(response):
+    """(rows read, whether the chunked body ended cleanly with its final chunk)."""
+    rows = 0
+    try:
+        while line := response.readline():
+            rows += len(json.loads(line))
+    except http.client.IncompleteRead:
+        return rows, False
+    return rows, True
+
+
+def test_sigterm_lets_a_running_export_finish(big_db, start_gunicorn):
+    graceful = 30
+    process, address, log_path = start_gunicorn(big_db, GUNICORN_GRACEFUL_TIMEOUT=graceful)
+    total = rating_count(big_db)
+    conn = open_stream(address, "/csat?report=true", {**bearer(make_token()),
+                                                      "X-Request-Id": "export-under-sigterm"})
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.headers["X-Request-Id"] == "export-under-sigterm"
+    first_rows = len(json.loads(response.readline()))
+    assert first_rows == 1000
+
+    process.send_signal(signal.SIGTERM)
+    time.sleep(1)  # let the worker begin its shutdown while the export waits on this client
+    rows, clean_end = read_export(response)
+    conn.close()
+    process.wait(timeout=graceful + 15)
+
+    assert clean_end and first_rows + rows == total
+    assert process.returncode == 0
+    lines = json_log(log_path)
+    messages = [(line["logger"], line["message"]) for line in lines]
+    term = messages.index(("gunicorn.error", "Handling signal: term"))
+    [export] = [i for i, line in enumerate(lines) if line["logger"] == "csat.exports"]
+    assert export > term, "the export had ended before SIGTERM arrived"
+    assert lines[export]["outcome"] == "complete"
+    assert lines[export]["rows_streamed"] == total
+    assert lines[export]["request_id"] == "export-under-sigterm"
+
+
+def test_an_export_outliving_the_graceful_timeout_ends_truncated(big_db, start_gunicorn):
+    graceful = 2
+    process, address, log_path = start_gunicorn(big_db, GUNICORN_GRACEFUL_TIMEOUT=graceful)
+    total = rating_count(big_db)
+    conn = open_stream(address, "/csat?report=true", bearer(make_token()))
+    response = conn.getresponse()
+    assert response.status == 200
+    first_rows = len(json.loads(response.readline()))
+
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=graceful + 15)  # this client reads nothing meanwhile: the worker is killed
+    rows, clean_end = read_export(response)
+    conn.close()
+
+    assert not clean_end, "a cut-off export must not look complete"
+    assert first_rows + rows < total

@@ -1,0 +1,189 @@
+"""deploy/nginx.conf in front of gunicorn: exports pass through as they are produced.
+
+Runs the Debian nginx package (.ci/run installs it) with the sample site config, only its
+listen port, upstream address and log paths swapped for the test's. Without nginx the
+tests are skipped on a laptop, and fail under CI (CI is set), where nginx must be there.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import zlib
+from pathlib import Path
+
+import http.client
+import orjson
+import psycopg2
+import pytest
+
+from csat.exports import BATCH_ROWS
+from tests.conftest import ROOT, bearer, make_token
+from tests.servers import add_ratings, free_port, gunicorn, open_stream, sessions, wait_for
+
+SAMPLE_CONFIG = ROOT / "deploy" / "nginx.conf"
+HEADERS = bearer(make_token(admin_id=1, permissions=["menu-csat"]))
+
+
+def nginx_binary():
+    found = shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is not installed; .ci/run installs the Debian package")
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    return found
+
+
+def site_config(upstream, port, log_dir):
+    """The sample site with the test's port, upstream and log directory, nothing else changed."""
+    text = SAMPLE_CONFIG.read_text()
+    replacements = [
+        (r"server 127\.0\.0\.1:8000;", f"server {upstream};"),
+        (r"listen 80;", f"listen 127.0.0.1:{port};"),
+        (r"/var/log/nginx/", f"{log_dir}/"),
+    ]
+    for pattern, replacement in replacements:
+        text, count = re.subn(pattern, replacement, text)
+        assert count >= 1, f"deploy/nginx.conf no longer contains {pattern!r}"
+    return text
+
+
+MAIN_CONFIG = """
+daemon off;
+worker_processes 1;
+{user}
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log info;
+events {{ worker_connections 128; }}
+http {{
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/csat.conf;
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def big_db(databases, template_db):
+    url = databases.url(databases.create("nginx_big", template=template_db))
+    add_ratings(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def big_db_rows(big_db):
+    conn = psycopg2.connect(big_db)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM ratings")
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def nginx(big_db, tmp_path_factory):
+    """nginx (deploy/nginx.conf) in front of one gunicorn worker; yields its address."""
+    binary = nginx_binary()
+    prefix = tmp_path_factory.mktemp("nginx")
+    with gunicorn(big_db, prefix / "gunicorn.log") as upstream:
+        port = free_port()
+        (prefix / "csat.conf").write_text(site_config(upstream, port, prefix))
+        # A root master would hand requests to "nobody", who cannot enter pytest's tmp dirs.
+        user = "user root;" if os.geteuid() == 0 else ""
+        (prefix / "nginx.conf").write_text(MAIN_CONFIG.format(prefix=prefix, user=user))
+        process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        address = f"127.0.0.1:{port}"
+        try:
+            if not wait_for(lambda: _answers(address) or process.poll() is not None, timeout=10) \
+                    or process.poll() is not None:
+                pytest.fail(f"nginx did not start: {process.communicate(timeout=5)[0].decode()}")
+            yield address
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _answers(address):
+    try:
+        conn = open_stream(address, "/healthz")
+        status = conn.getresponse().status
+        conn.close()
+        return status == 200
+    except OSError:
+        return False
+
+
+def export_in_progress(database_url):
+    return any(state in ("active", "idle in transaction") and "csat_export" in query
+               for state, query in sessions(database_url))
+
+
+def test_the_first_batch_arrives_while_the_export_is_still_running(nginx, big_db, big_db_rows):
+    conn = open_stream(nginx, "/csat?report=true", HEADERS)
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("Transfer-Encoding") == "chunked"
+    assert response.getheader("Content-Type") == "application/json"
+
+    first = orjson.loads(response.readline())
+    assert len(first) == BATCH_ROWS
+    assert export_in_progress(big_db)  # the cursor is still open: nginx did not wait for the end
+    # While the client reads nothing, nginx holds no more than its small buffers, so the
+    # export stays blocked; a buffering proxy would have drained it into a temp file.
+    assert not wait_for(lambda: not export_in_progress(big_db), timeout=3)
+
+    rows = len(first) + sum(len(orjson.loads(line)) for line in response.read().splitlines())
+    conn.close()
+    assert rows == big_db_rows
+    assert wait_for(lambda: not export_in_progress(big_db), timeout=2)
+
+
+def test_compressed_exports_still_arrive_batch_by_batch(nginx, big_db):
+    conn = open_stream(nginx, "/csat?report=true&format=csv", {**HEADERS, "Accept-Encoding": "gzip"})
+    response = conn.getresponse()
+    assert response.getheader("Content-Encoding") == "gzip"
+
+    decompressor, text = zlib.decompressobj(16 + zlib.MAX_WBITS), b""
+    while text.count(b"\r\n") < 2:
+        piece = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+        assert piece, "the stream ended before a row arrived"
+        text += decompressor.decompress(piece)
+    assert text.startswith(b"rating_id,rating,comment,")
+    assert export_in_progress(big_db)
+    conn.close()
+    assert wait_for(lambda: not export_in_progress(big_db), timeout=3)
+
+
+def test_a_stream_cut_upstream_is_cut_for_the_client_too(nginx, big_db):
+    conn = open_stream(nginx, "/csat?report=true", HEADERS)
+    response = conn.getresponse()
+    assert len(orjson.loads(response.readline())) == BATCH_ROWS
+    admin = psycopg2.connect(big_db)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND query LIKE '%%csat_export%%' "
+                       "AND application_name = 'csat-service'")
+        assert cursor.fetchall() == [(True,)]
+    admin.close()
+
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()
+    conn.close()
+
+
+def test_request_ids_pass_through(nginx):
+    conn = open_stream(nginx, "/healthz", {"X-Request-Id": "edge-42"})
+    assert conn.getresponse().getheader("X-Request-Id") == "edge-42"
+    conn.close()
+
+    conn = open_stream(nginx, "/healthz")
+    assert re.fullmatch(r"[0-9a-f]{32}", conn.getresponse().getheader("X-Request-Id"))
+    conn.close()
