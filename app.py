@@ -30,8 +30,9 @@ def _csat_blueprints():
     from csat import agents
     from csat import follow_ups
     from csat import ratings
+    from csat import summary
 
-    return [agents.bp, follow_ups.bp, ratings.bp]
+    return [agents.bp, follow_ups.bp, ratings.bp, summary.bp]
 
 
 def __getattr__(name):

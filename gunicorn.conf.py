@@ -63,6 +63,8 @@ max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Tokens are refused by the app above 8 KB with a Boom 401; let them reach it.
 limit_request_field_size = 65536 + 1024
+# gunicorn 27's control socket lives at one fixed path per user; instances would share it.
+control_socket_disable = True
 preload_app = False  # the app (and its pool) is built in each worker, after fork
 # The heartbeat file: on a container's overlay filesystem a write can stall for seconds.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (

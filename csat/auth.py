@@ -25,6 +25,7 @@ CSAT_ADD_COMMENTS = "csat-add-comments"
 CSAT_UPDATE_COMMENTS = "csat-update-comments"
 
 _LOCALE_CACHE_SECONDS = 60
+LOCALE_ID_MAX = 32767  # locales.id is a smallint: a larger id in a token would fail the SQL cast
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,11 @@ def _claims_are_acceptable(header, claims):
         return False
     if expires - time.time() > settings.jwt_max_lifetime_seconds + settings.jwt_leeway_seconds:
         return False
+    # PyJWT reads a numeric string as nbf; and only an access token (or one without a type)
+    # is a credential here: an ID or refresh token of the same issuer is not.
+    nbf = claims.get("nbf", 0)
+    if not isinstance(nbf, (int, float)) or isinstance(nbf, bool) or claims.get("type", "access") != "access":
+        return False
     return (
         _admin_id(claims.get(settings.jwt_identity_claim)) is not None
         and _string_list(claims.get(settings.jwt_permissions_claim, [])) is not None
@@ -124,8 +130,9 @@ def _locale_list(value):
     """None when absent; a tuple of ids; False when malformed."""
     if value is None:
         return None
-    if isinstance(value, list) and all(_admin_id(item) is not None for item in value):
-        return tuple(sorted({_admin_id(item) for item in value}))
+    ids = [_admin_id(item) for item in value] if isinstance(value, list) else [None]
+    if all(item is not None and item <= LOCALE_ID_MAX for item in ids):
+        return tuple(sorted(set(ids)))
     return False
 
 
@@ -182,12 +189,21 @@ def known_locale_ids():
 
 
 def requested_locale_id(query_value):
-    """The caller's localeId: the query parameter, else the X-Locale-Id header, else None."""
-    raw = query_value if query_value not in (None, "") else request.headers.get("X-Locale-Id")
-    if raw in (None, ""):
+    """The caller's localeId: the query parameter, else the X-Locale-Id header, else None.
+
+    Both are checked when present: a malformed header is a 400 even when the query wins,
+    never silently ignored.
+    """
+    header_id = _locale_id(request.headers.get("X-Locale-Id"), "headers")
+    query_id = _locale_id(query_value, "query")
+    return query_id if query_id is not None else header_id
+
+
+def _locale_id(raw, source):
+    """A known locale id from one source, None when absent; 400 otherwise."""
+    if raw is None or raw.strip() == "":
         return None
-    source = "query" if query_value not in (None, "") else "headers"
-    value = _admin_id(raw.strip()) if isinstance(raw, str) else None
+    value = _admin_id(raw.strip())
     if value is None:
         raise BadRequest('"localeId" must be a locale id',
                          validation={"source": source, "keys": ["localeId"]})

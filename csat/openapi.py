@@ -22,7 +22,8 @@ from csat.errors import phrase
 from schemas.agents import AgentsOut
 from schemas.errors import Boom
 from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut
-from schemas.ratings import ListArgs, RatingDetailsOut, RatingPage, RatingRow
+from schemas.ratings import MAX_LIST_ITEMS, ListArgs, RatingDetailsOut, RatingPage, RatingRow
+from schemas.summary import SummaryArgs, SummaryOut
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,15 @@ OPERATIONS = {
         "ratings", RatingDetailsOut,
         description='{"details": null} when nobody rated the ticket.'),
     "agents.agents_list": Operation("agents", AgentsOut, locale=True),
+    "summary.summary": Operation(
+        "ratings", SummaryOut, query=SummaryArgs, locale=True, errors=(422,),
+        description="The list's filters and locale rules (total = the list's recordsFiltered). "
+                    "average: 2 decimals; csat, csat_lower, csat_upper: percentages with 1 "
+                    "decimal (95% Wilson interval), null when nothing matches. trend: day up to "
+                    "31 days, week (ISO) up to 182, else month, in CSAT_TIMEZONE, empty periods "
+                    "included; without dates the range is the matching ratings' first to last "
+                    "day. compare=previous needs startDate and endDate (400 otherwise) and adds "
+                    "the equally long period just before. 422 when startDate is after endDate."),
     "follow_ups.follow_up_create": Operation(
         "follow-ups", SuccessOut, body=CommentIn, errors=(404, 409),
         description="409 when the rating already has a follow-up (use PUT). Two concurrent "
@@ -134,6 +144,7 @@ def build_document(app):
                              "Boom JSON; every response carries X-Request-Id."},
     )
     marshmallow.converter.add_attribute_function(_custom_field_properties)
+    marshmallow.converter.add_parameter_attribute_function(_query_parameter_attributes)
     _add_components(spec)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
@@ -210,9 +221,11 @@ def _operation(operation, view, path_parameters):
         parameters.append({"in": "query", "schema": operation.query})
     if operation.locale:
         parameters += _LOCALE_PARAMETERS
+    # Any value is accepted (an ill-formed id is replaced, not refused): no constraints here.
     parameters.append({"in": "header", "name": "X-Request-Id", "required": False,
-                       "schema": {"type": "string", "maxLength": 128},
-                       "description": "Kept and echoed when well formed, else replaced."})
+                       "schema": {"type": "string"},
+                       "description": "Kept and echoed when well formed (1-128 of A-Z a-z 0-9 "
+                                      ". _ : -), else replaced by a generated id."})
 
     statuses = {405, 500, *operation.errors}
     if permissions:
@@ -254,11 +267,14 @@ def _json_success(operation):
 
 
 _LOCALE_PARAMETERS = [
-    {"in": "query", "name": "localeId", "required": False, "schema": {"type": "integer", "minimum": 1},
+    {"in": "query", "name": "localeId", "required": False, "allowEmptyValue": True,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 32767},  # locales.id is a smallint
      "description": "Limit to companies of this locale (400 if unknown, 403 if outside the "
                     "token's `locales`). Without it: the token's locales, else all."},
     {"in": "header", "name": "X-Locale-Id", "required": False,
-     "schema": {"type": "integer", "minimum": 1}, "description": "localeId, as a header."},
+     "schema": {"type": "integer", "minimum": 1, "maximum": 32767},
+     "description": "localeId, as a header (the query parameter wins when both are given; "
+                    "both are validated)."},
 ]
 
 
@@ -295,9 +311,13 @@ def _custom_field_properties(self, field, **kwargs):
     properties = {}
     item = getattr(field, "item", None)
     if item is not None:
-        properties["type"] = "string"
+        # OpenAPI's own words for `?companyId=1,2`: an array, style form, explode false.
+        properties["type"] = "array"
+        properties["items"] = self.field2property(item)
+        properties["maxItems"] = MAX_LIST_ITEMS
         described = f" of {', '.join(item.names)}" if getattr(item, "names", None) else ""
-        properties["description"] = f"Comma-separated list{described}."
+        properties["description"] = (f"Comma-separated list{described}; empty items are "
+                                     f"ignored, at most {MAX_LIST_ITEMS} items.")
     elif getattr(field, "names", None):
         properties["enum"] = list(field.names)
         properties["description"] = "Case-insensitive."
@@ -307,3 +327,15 @@ def _custom_field_properties(self, field, **kwargs):
         if names:
             properties["default"] = names[0]
     return properties
+
+
+def _query_parameter_attributes(self, field, ret, **kwargs):
+    """`?startDate=` is what a cleared DataTables filter sends: a schema that drops blank
+    values (ListArgs.drop_blank_values) takes an empty value of any parameter as absent.
+    A comma-separated list is serialized as style form, explode false."""
+    attributes = {}
+    if ret.get("in") == "query" and hasattr(field.parent, "drop_blank_values"):
+        attributes["allowEmptyValue"] = True
+    if getattr(field, "item", None) is not None:
+        attributes.update(style="form", explode=False)
+    return attributes

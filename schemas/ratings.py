@@ -128,7 +128,7 @@ class ListArgs(Schema):
                          load_default=None)
     has_comment = fields.Boolean(data_key="hasComment", load_default=None)
     follow_up = Choice(("pending", "done"), data_key="followUp", load_default=None)
-    search = Search(data_key="q", load_default=None)
+    search = Search(data_key="q", load_default=None, metadata={"maxLength": MAX_SEARCH_LENGTH})
 
     report = fields.Boolean(load_default=False)
     format = Choice(("json", "csv"), load_default="json")

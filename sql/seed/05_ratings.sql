@@ -10,7 +10,7 @@
 -- Comments (~60 %, more often on low scores) are Spanish, Portuguese (mostly Brazil) or English
 -- sentences that fit the score. 20 % of ratings come from WhatsApp.
 
-INSERT INTO ratings (id, score, comment, source, source_platform, reference_id, ticket_id,
+INSERT INTO ratings (score, comment, source, source_platform, reference_id, ticket_id,
                      company_id, locale_id, user_id, carrier_id, created_at)
 WITH params AS NOT MATERIALIZED (
     SELECT :'ratings'::bigint AS n_ratings,
@@ -208,10 +208,10 @@ others AS (
           OFFSET 0) AS o,
          lookup lk
 ),
--- Ids follow the rating date; ties (same second) by key.
+-- Both kinds together. Ids come from the identity column in date order (ORDER BY at the end;
+-- 00_reset.sql restarts it at 1), ties (same second) broken by key.
 dated AS (
-    SELECT row_number() OVER (ORDER BY a.at_s, a.key) AS id, a.*
-    FROM (SELECT * FROM surveys UNION ALL SELECT * FROM others) AS a
+    SELECT * FROM surveys UNION ALL SELECT * FROM others
 ),
 scored AS (
     SELECT d.*, hashint8extended(d.key, p.seed + 55) AS h, hashint8extended(d.key, p.seed + 56) AS h2,
@@ -238,7 +238,7 @@ worded AS (
                      + CASE WHEN r.score <= 2 THEN 1 WHEN r.score = 3 THEN 2 ELSE 3 END END AS line_row
     FROM rated r, lookup lk
 )
-SELECT w.id, w.score,
+SELECT w.score,
        CASE WHEN w.line_row IS NULL THEN NULL
             WHEN ((w.h >> 50) & 1023) % 10 < 3
             THEN lk.lines[w.line_row][1 + (w.h & 1048575) % 10] || ' ' || lk.extras[w.line_row][1 + ((w.h >> 20) & 1048575) % 3]
@@ -247,6 +247,5 @@ SELECT w.id, w.score,
        CASE WHEN ((w.h >> 40) & 1023) % 10 < 8 THEN 'platform' ELSE 'whatsapp' END,
        w.reference_id, w.ticket_id, w.company_id, w.locale_id, w.user_id, w.carrier_id,
        to_timestamp(w.at_s)
-FROM worded w, lookup lk;
-
-SELECT setval(pg_get_serial_sequence('ratings', 'id'), max(id)) FROM ratings;
+FROM worded w, lookup lk
+ORDER BY w.at_s, w.key;

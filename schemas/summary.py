@@ -1,0 +1,140 @@
+"""GET /csat/summary: its query arguments (the list's filters plus two switches) and its body.
+
+Figures: `average` has two decimals, `csat` and the Wilson bounds are percentages with one
+decimal, and all three are null when nothing matches. `distribution` maps each score, as
+the JSON object keys "1".."5", to its count; every key is always present.
+"""
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from schemas.ratings import Choice, ListArgs
+
+GRANULARITIES = ("day", "week", "month")
+
+
+class SummaryArgs(ListArgs):
+    """The list's filters (same names, same validation), without paging, sort or report."""
+
+    class Meta:
+        unknown = EXCLUDE
+        exclude = ("start", "length", "draw", "sort_column", "sort_direction", "report", "format")
+
+    granularity = Choice(GRANULARITIES, load_default=None)
+    compare = Choice(("previous",), load_default=None)
+
+    @validates_schema
+    def compare_needs_a_range(self, data, **kwargs):
+        """The previous period has the range's length, so both ends must be given."""
+        if data.get("compare") is None:
+            return
+        missing = {key: ["Required with compare=previous"]
+                   for key, name in (("startDate", "start_date"), ("endDate", "end_date"))
+                   if data.get(name) is None}
+        if missing:
+            raise ValidationError(missing)
+
+
+def _nullable(field_class, **kwargs):
+    return field_class(required=True, allow_none=True, **kwargs)
+
+
+class Distribution(Schema):
+    class Meta:
+        ordered = True
+
+    for _score in "12345":
+        locals()[_score] = fields.Integer(required=True, strict=True)
+    del _score
+
+
+class Detractors(Schema):
+    """Ratings of 1-2 stars: followed up (a follow-up exists) and pending (none yet)."""
+
+    class Meta:
+        ordered = True
+
+    total = fields.Integer(required=True, strict=True)
+    followed_up = fields.Integer(required=True, strict=True)
+    pending = fields.Integer(required=True, strict=True)
+
+
+class Headline(Schema):
+    """The figures of one period."""
+
+    class Meta:
+        ordered = True
+
+    start_date = _nullable(fields.String)
+    end_date = _nullable(fields.String)
+    total = fields.Integer(required=True, strict=True)
+    average = _nullable(fields.Float)
+    csat = _nullable(fields.Float)
+    distribution = fields.Nested(Distribution, required=True)
+    with_comment = fields.Integer(required=True, strict=True)
+    detractors = fields.Nested(Detractors, required=True)
+
+
+class BreakdownEntry(Schema):
+    """One value of a dimension. key null: no carrier / ticket type / assigned agent."""
+
+    class Meta:
+        ordered = True
+
+    key = _nullable(fields.Raw, metadata={"description": "source, platform, carrier or ticket "
+                                                         "type slug; the agent's admin id"})
+    name = _nullable(fields.String, metadata={"description": "Display name"})
+    count = fields.Integer(required=True, strict=True)
+    average = fields.Float(required=True)
+    csat = fields.Float(required=True)
+    csat_lower = fields.Float(required=True, metadata={"description": "95% Wilson lower bound, %"})
+    csat_upper = fields.Float(required=True, metadata={"description": "95% Wilson upper bound, %"})
+    low_sample = fields.Boolean(required=True,
+                                metadata={"description": "count < SUMMARY_MIN_SAMPLE"})
+
+
+class Breakdowns(Schema):
+    class Meta:
+        ordered = True
+
+    source = fields.List(fields.Nested(BreakdownEntry), required=True)
+    source_platform = fields.List(fields.Nested(BreakdownEntry), required=True)
+    carrier = fields.List(fields.Nested(BreakdownEntry), required=True)
+    ticket_type = fields.List(fields.Nested(BreakdownEntry), required=True)
+    agent = fields.List(fields.Nested(BreakdownEntry), required=True)
+
+
+class TrendPoint(Schema):
+    """One day, ISO week or month; start/end are the days of the range it covers."""
+
+    class Meta:
+        ordered = True
+
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    total = fields.Integer(required=True, strict=True)
+    average = _nullable(fields.Float)
+    csat = _nullable(fields.Float)
+
+
+class Trend(Schema):
+    class Meta:
+        ordered = True
+
+    granularity = _nullable(fields.String, validate=validate.OneOf(GRANULARITIES))
+    points = fields.List(fields.Nested(TrendPoint), required=True)
+
+
+class SummaryOut(Headline):
+    """GET /csat/summary: the range's headline figures, breakdowns and trend.
+
+    start_date/end_date: the range (the filters' dates, else the first and last day with a
+    matching rating, null when none). previous: the same headline figures for the period of
+    equal length just before start_date, with compare=previous; null otherwise.
+    """
+
+    class Meta:
+        ordered = True
+
+    breakdowns = fields.Nested(Breakdowns, required=True)
+    trend = fields.Nested(Trend, required=True)
+    previous = fields.Nested(Headline, required=True, allow_none=True)
