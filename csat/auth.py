@@ -200,8 +200,11 @@ def requested_locale_id(query_value):
 
 
 def _locale_id(raw, source):
-    """A known locale id from one source, None when absent; 400 otherwise."""
-    if raw is None or raw.strip() == "":
+    """A known locale id from one source, None when absent; 400 otherwise.
+
+    An empty query value is absent (a cleared DataTables filter); an empty header is not.
+    """
+    if raw is None or (source == "query" and raw.strip() == ""):
         return None
     value = _admin_id(raw.strip())
     if value is None:

@@ -6,7 +6,7 @@ signed with a key everybody knows.
 """
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_SECRET = "dev-secret-change-me"  # the run command's demo key; refused in production
@@ -59,7 +59,7 @@ class Settings:
     max_exports_per_admin: int = 2
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 5
-    extra: dict = field(default_factory=dict)
+    summary_min_sample: int = 30
 
     @property
     def is_production(self):
@@ -98,6 +98,7 @@ class Settings:
             max_exports_per_admin=_int_env("MAX_EXPORTS_PER_ADMIN", 2),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
             retry_after_seconds=_int_env("RETRY_AFTER_SECONDS", 5),
+            summary_min_sample=_int_env("SUMMARY_MIN_SAMPLE", 30),
         )
         values.update(overrides)
         settings = cls(**values)

@@ -150,7 +150,8 @@ class ConnectionPool:
             self.dsn,
             connect_timeout=max(1, int(self.timeout)),
             application_name="csat-service",
-            options=f"-c statement_timeout={timeout} -c TimeZone=UTC "
+            # JIT compiles for 100+ ms to save a few on queries that take milliseconds.
+            options=f"-c statement_timeout={timeout} -c TimeZone=UTC -c jit=off "
                     f"-c idle_in_transaction_session_timeout=60000",
             **options,
         )

@@ -309,6 +309,8 @@ def _custom_field_properties(self, field, **kwargs):
     string whose items are described.
     """
     properties = {}
+    if getattr(field, "trimmed", False):
+        properties["pattern"] = _trimmed_text_pattern(kwargs["ret"])
     item = getattr(field, "item", None)
     if item is not None:
         # OpenAPI's own words for `?companyId=1,2`: an array, style form, explode false.
@@ -339,3 +341,23 @@ def _query_parameter_attributes(self, field, ret, **kwargs):
     if getattr(field, "item", None) is not None:
         attributes.update(style="form", explode=False)
     return attributes
+
+
+# What str.strip() removes (every character str.isspace() is true of), spelled out so that
+# every regex engine reading the document agrees with Python on what "surrounding" means.
+_STRIPPED = "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+
+
+def _trimmed_text_pattern(properties):
+    """The length limits of a text that is trimmed before it is checked, as one pattern.
+
+    JSON Schema's minLength/maxLength would count the surrounding whitespace the service
+    strips, so they are replaced by: any whitespace, then between min and max characters
+    that start and end with non-whitespace, then any whitespace. NUL is excluded
+    everywhere: PostgreSQL text cannot hold it, and such fields refuse it.
+    """
+    minimum = properties.pop("minLength", 0)
+    maximum = properties.pop("maxLength", None)
+    middle = "{0,%d}" % (maximum - 2) if maximum is not None else "*"
+    text = f"[^{_STRIPPED}\\u0000](?:[^\\u0000]{middle}[^{_STRIPPED}\\u0000])?"
+    return f"^[{_STRIPPED}]*{text if minimum >= 1 else f'(?:{text})?'}[{_STRIPPED}]*$"

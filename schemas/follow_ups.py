@@ -9,6 +9,8 @@ COMMENTS_MAX_CHARS = 2000  # rating_follow_ups.comments CHECK
 class TrimmedString(fields.String):
     """A string with surrounding whitespace removed before it is validated."""
 
+    trimmed = True  # csat/openapi.py states the length limits of the trimmed text
+
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 

@@ -73,18 +73,29 @@ class Day(fields.Date):
         return super()._deserialize(value.strip(), attr, data, **kwargs)
 
 
+def _without_nul(text):
+    # PostgreSQL text cannot hold U+0000: without this check it would surface as a 500.
+    if "\x00" in text:
+        raise ValidationError("Must not contain NUL characters.")
+    return text
+
+
 class LowerText(fields.String):
     """Text compared case-insensitively: trimmed and lower-cased."""
 
+    trimmed = True  # csat/openapi.py states the length limits of the trimmed text
+
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        return _without_nul(super()._deserialize(value, attr, data, **kwargs).strip().lower())
 
 
 class Search(fields.String):
     """Free text, trimmed; blank means no search."""
 
+    trimmed = True
+
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = _without_nul(super()._deserialize(value, attr, data, **kwargs).strip())
         if len(text) > MAX_SEARCH_LENGTH:
             raise ValidationError(f"Must be at most {MAX_SEARCH_LENGTH} characters")
         return text or None

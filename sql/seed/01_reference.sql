@@ -1,6 +1,7 @@
 -- 01_reference.sql: fixed reference data: locales, carriers, ticket types and statuses, 200 administrators.
--- Params: ratings bigint (unused here), random_seed int (administrators' names and active flags)
--- psql -v ON_ERROR_STOP=1 -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/01_reference.sql
+-- Params: ratings bigint, random_seed int
+-- psql -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/01_reference.sql
+-- ratings is not used here; random_seed picks the administrators' names and who has left.
 --
 -- Pseudo-randomness everywhere in the seed is hashint8extended(row number, seed * 1000 + salt):
 -- reproducible across runs, sessions and parallel plans, unlike random()/setseed().

@@ -1,6 +1,6 @@
 -- 02_companies.sql: companies (min(20000, max(50, ratings / 50)), 60/15/12/8/5 % by locale) and their users (1-5 each).
 -- Params: ratings bigint, random_seed int
--- psql -v ON_ERROR_STOP=1 -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/02_companies.sql
+-- psql -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/02_companies.sql
 
 -- A company's locale comes from its rank in a seeded shuffle, so each locale gets exactly its share.
 INSERT INTO companies (id, locale_id, name, country)

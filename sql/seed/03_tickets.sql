@@ -1,6 +1,6 @@
 -- 03_tickets.sql: support tickets (ceil(0.65 * ratings)) over the two years before 2026-11-01, ids in creation order.
 -- Params: ratings bigint, random_seed int
--- psql -v ON_ERROR_STOP=1 -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/03_tickets.sql
+-- psql -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/03_tickets.sql
 --
 -- The anchor date is fixed (not now()) so the data is the same whenever it is generated. Volume
 -- grows threefold over the two years. Resolution takes 1 hour to 10 days; tickets that would be

@@ -1,6 +1,7 @@
 -- 04_ticket_comments.sql: the chat of each ticket, 1-5 messages (about 3) alternating customer and agent.
--- Params: ratings bigint (unused here), random_seed int
--- psql -v ON_ERROR_STOP=1 -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/04_ticket_comments.sql
+-- Params: ratings bigint, random_seed int
+-- psql -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/04_ticket_comments.sql
+-- ratings is not used here (the tickets already exist).
 --
 -- The customer writes first (odd messages) when the ticket has a user, the agent answers (the
 -- assigned one, or any agent when none is). Messages fall in order between the ticket's

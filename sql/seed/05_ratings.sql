@@ -1,6 +1,6 @@
--- 05_ratings.sql: exactly `ratings` ratings: ~60 % surveys of resolved tickets, the rest carrier and shop ratings; ids in date order.
+-- 05_ratings.sql: exactly `ratings` ratings, ~60 % surveys of resolved tickets and the rest carrier and shop ratings; ids in date order.
 -- Params: ratings bigint, random_seed int
--- psql -v ON_ERROR_STOP=1 -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/05_ratings.sql
+-- psql -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/05_ratings.sql
 --
 -- A ticket's survey is answered (94.5 % of them) 5 minutes to 3 days after it was resolved, never
 -- after the anchor date; it carries the ticket's company, user and carrier. The other ratings are

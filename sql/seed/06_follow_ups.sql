@@ -1,6 +1,7 @@
 -- 06_follow_ups.sql: agents' follow-ups on ~10 % of ratings (mostly low scores), a fifth of them edited once, with history.
--- Params: ratings bigint (unused here), random_seed int
--- psql -v ON_ERROR_STOP=1 -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/06_follow_ups.sql
+-- Params: ratings bigint, random_seed int
+-- psql -v ratings=1000 -v random_seed=42 -d "$DATABASE_URL" -f sql/seed/06_follow_ups.sql
+-- ratings is not used here (the ratings already exist).
 --
 -- Chance of a follow-up by score: 1 40 %, 2 36 %, 3 14 %, 4 3.5 %, 5 1.5 %. It is written 10 minutes
 -- to 5 days after the rating; an edit (by the same agent 70 % of the time) 1 hour to 7 days
