@@ -80,7 +80,7 @@ def main(argv=None):
     token = service.make_token(secret, facts["admin_id"])
     headers = {"Authorization": "Bearer " + token}
     shapes = shape_defs.build_shapes(facts)
-    record_all(app, shapes, headers)
+    record_all(app, shapes, headers, stages)
 
     log_path = HERE / "results" / "gunicorn.log.tmp"
     with service.gunicorn(options.database_url, secret, log_path, options.workers,
@@ -94,9 +94,14 @@ def main(argv=None):
                 results["shapes"][shape.name] = measure_shape(client, conn, shape, iterations,
                                                               options.warmup)
                 say(report.shape_line(shape.name, results["shapes"][shape.name]))
+        if "list" in stages:
+            results["overhead"] = measure_overhead(client, conn, facts["admin_id"], iterations)
+            say(report.overhead_line(results["overhead"]))
         if "concurrency" in stages:
-            results["concurrency"] = run_concurrency(options.database_url, host, port, token,
-                                                     shapes, conn, load_seconds)
+            excluded = [name for name in options.mix_exclude.split(",") if name]
+            key = "_".join(["concurrency"] + (["without"] + excluded if excluded else []))
+            results[key] = run_concurrency(options.database_url, host, port, token, shapes, conn,
+                                           load_seconds, excluded)
         if "export" in stages:
             results["export"] = run_export(app, options.database_url, host, port, headers,
                                            master, facts)
@@ -126,6 +131,9 @@ def parse_options(argv):
     parser.add_argument("--iterations", type=int, help="samples per shape and side (default 60)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests per shape")
     parser.add_argument("--load-seconds", type=int, help="seconds per wrk/pgbench run (30)")
+    parser.add_argument("--mix-exclude", default="",
+                        help="shapes left out of the concurrency mix (a diagnostic, e.g. summary); "
+                             "stored as concurrency_without_<names>")
     parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: production's)")
     parser.add_argument("--threads", type=int, help="GUNICORN_THREADS (default: production's)")
     return parser.parse_args(argv)
@@ -266,27 +274,35 @@ def make_app(database_url, secret):
 
 # -- shapes -----------------------------------------------------------------------------
 
-def record_all(app, shapes, headers):
+def record_all(app, shapes, headers, stages):
+    """Record each needed shape's SQL; a shape whose endpoint fails is reported, not fatal."""
+    needed = set(stages) | ({"list", "summary", "details", "agents"} if "concurrency" in stages else set())
     for shape in shapes:
+        if shape.group not in needed:
+            continue
         for path in shape.paths:
             status, calls = shape_defs.record_queries(app, path, headers)
-            if status == 404 and shape.group == "summary":
-                shape.queries = None  # the endpoint does not exist (yet)
-                break
             if status != 200:
-                raise RuntimeError(f"{shape.name}: {path} answered {status} in-process")
+                shape.queries = None
+                shape.problem = "missing" if status == 404 else f"answered {status} in-process"
+                say(f"{shape.name}: {path} {shape.problem}")
+                break
             shape.queries[path] = shape_defs.prepared(calls)
 
 
 def measure_shape(client, conn, shape, iterations, warmup, budget_seconds=25):
     """HTTP and SQL samples, interleaved so both see the same background load."""
     if shape.queries is None:
-        return {"status": "missing", "path": shape.paths[0], "note": shape.note}
+        return {"status": shape.problem, "path": shape.paths[0], "note": shape.note,
+                "target": {k: v for k, v in vars(shape.target).items() if v is not None}}
     paths = shape.paths
-    for i in range(warmup * len(paths) if len(paths) > 1 else warmup):
+    warm_until = time.monotonic() + 5  # a slow shape (seconds a request) warms up less
+    for i in range(warmup * len(paths)):
         path = paths[i % len(paths)]
         client.get(path)
         run_sql(conn, shape.queries[path])
+        if time.monotonic() > warm_until and i >= len(paths):
+            break
     http, sql = [], []
     deadline = time.monotonic() + budget_seconds
     for i in range(iterations):
@@ -296,7 +312,7 @@ def measure_shape(client, conn, shape, iterations, warmup, budget_seconds=25):
             raise RuntimeError(f"{shape.name}: {path} answered {status}: {body[:300]!r}")
         http.append(elapsed)
         sql.append(run_sql(conn, shape.queries[path]))
-        if time.monotonic() > deadline and i >= 9:
+        if time.monotonic() > deadline and i >= 4:
             break
     plan = explain(conn, shape.queries[paths[0]])
     http.sort()
@@ -313,6 +329,21 @@ def measure_shape(client, conn, shape, iterations, warmup, budget_seconds=25):
     target = shape.target
     result["target"] = {k: v for k, v in vars(target).items() if v is not None}
     return result
+
+
+def measure_overhead(client, conn, admin_id, iterations):
+    """What every authenticated request pays besides its own SQL: the HTTP stack (gunicorn +
+    Flask + logging + metrics, measured on GET /healthz) and the auth lookup's round trip."""
+    from csat import db
+
+    query = db.load("admin_get")
+    lookup = [(query.sql(), query.params({"admin_id": admin_id}))]
+    http, sql = [], []
+    for _ in range(iterations):
+        http.append(client.timed_get("/healthz")[0])
+        sql.append(run_sql(conn, lookup))
+    return {"healthz_http_p50_ms": round(statistics.median(http), 2),
+            "admin_get_sql_p50_ms": round(statistics.median(sql), 2)}
 
 
 def run_sql(conn, statements):
@@ -343,11 +374,13 @@ def explain(conn, statements, repeat=3):
 
 # -- concurrency ------------------------------------------------------------------------
 
-def mix(shapes):
+def mix(shapes, excluded=()):
     """The rotation's paths (a shape seen again takes its next path) and their statements."""
     by_name = {shape.name: shape for shape in shapes}
     paths, seen = [], {}
     for name in MIX:
+        if name in excluded:
+            continue
         shape = by_name[name]
         if shape.queries is None:
             continue  # a missing endpoint (summary, while it is being built)
@@ -358,9 +391,10 @@ def mix(shapes):
     return paths, statements
 
 
-def run_concurrency(database_url, host, port, token, shapes, conn, seconds):
-    paths, statements = mix(shapes)
-    section = {"mix": paths, "seconds": seconds, "wrk": [], "pgbench": []}
+def run_concurrency(database_url, host, port, token, shapes, conn, seconds, excluded=()):
+    paths, statements = mix(shapes, excluded)
+    section = {"mix": paths, "excluded": list(excluded), "seconds": seconds, "wrk": [],
+               "pgbench": []}
     wrk = load.ensure_wrk()
     pgbench = load.find_pgbench()
     with tempfile.TemporaryDirectory(prefix="csat-bench-") as workdir:

@@ -36,6 +36,7 @@ class Shape:
     target: Target
     note: str = ""
     queries: dict = field(default_factory=dict)  # path -> [(name, params, identifiers)]
+    problem: str = ""  # why queries is None: "missing" (404) or the failing status
 
 
 def data_facts(conn):

@@ -8,7 +8,7 @@ the schema (unknown fields included).
 import orjson
 from flask import request
 from marshmallow import ValidationError
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from csat.errors import UnprocessableEntity, validation_error
 
@@ -20,7 +20,7 @@ def parse_json_body(schema):
     try:
         # orjson, not the stdlib: it refuses NaN, lone surrogates and invalid UTF-8, which
         # would otherwise get as far as PostgreSQL and come back as a 500.
-        payload = orjson.loads(request.get_data(cache=False))
+        payload = orjson.loads(_body_bytes())
     except orjson.JSONDecodeError:
         raise UnprocessableEntity("The request body is not valid JSON") from None
     if not isinstance(payload, dict):
@@ -29,3 +29,17 @@ def parse_json_body(schema):
         return schema.load(payload)
     except ValidationError as exc:
         raise validation_error(exc, "payload") from None
+
+
+def _body_bytes():
+    """The request body; 413 when it is over the cap, with or without Content-Length.
+
+    werkzeug refuses a Content-Length over MAX_CONTENT_LENGTH up front, but cuts a chunked
+    body (no Content-Length) silently at the cap: one byte more on the wire means too large.
+    """
+    data = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        if request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+    return data

@@ -55,7 +55,8 @@ class Settings:
     pool_max_size: int = 8
     pool_timeout_seconds: float = 2.0
     statement_timeout_ms: int = 5000
-    export_statement_timeout_ms: int = 0
+    # Each FETCH of an export's cursor is one statement: generous, but never unlimited.
+    export_statement_timeout_ms: int = 60000
     max_exports_per_admin: int = 2
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 5
@@ -94,7 +95,7 @@ class Settings:
             pool_max_size=_int_env("DB_POOL_MAX_SIZE", threads + 1),
             pool_timeout_seconds=float(_env("DB_POOL_TIMEOUT_SECONDS", "2")),
             statement_timeout_ms=_int_env("DB_STATEMENT_TIMEOUT_MS", 5000),
-            export_statement_timeout_ms=_int_env("EXPORT_STATEMENT_TIMEOUT_MS", 0),
+            export_statement_timeout_ms=_int_env("EXPORT_STATEMENT_TIMEOUT_MS", 60000),
             max_exports_per_admin=_int_env("MAX_EXPORTS_PER_ADMIN", 2),
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
             retry_after_seconds=_int_env("RETRY_AFTER_SECONDS", 5),

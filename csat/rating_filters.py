@@ -41,8 +41,23 @@ class RatingListArgs:
 
 def parse_list_args() -> RatingListArgs:
     """The current request's list arguments; 400/403/422 errors for bad ones."""
+    args, params = parse_filter_args(_list_args)
+    return RatingListArgs(
+        params=params,
+        identifiers={"sort_column": args["sort_column"], "sort_direction": args["sort_direction"]},
+        start=args["start"],
+        length=args["length"],
+        draw=args["draw"],
+        report=args["report"],
+        format=args["format"],
+    )
+
+
+def parse_filter_args(schema):
+    """(args, params): the request read with `schema`, ListArgs or a variant of it (the
+    summary's has no paging or sort to validate), and the filter parameters for the SQL files."""
     try:
-        args = _list_args.load(request.args)
+        args = schema.load(request.args)
     except ValidationError as exc:
         raise validation_error(exc, "query") from None
     if args["start_date"] and args["end_date"] and args["start_date"] > args["end_date"]:
@@ -55,12 +70,4 @@ def parse_list_args() -> RatingListArgs:
     params = {name: args[name] for name in FILTER_PARAMS}
     params.update(flag_base_url=settings.flag_base_url,
                   carrier_logo_base_url=settings.carrier_logo_base_url)
-    return RatingListArgs(
-        params=params,
-        identifiers={"sort_column": args["sort_column"], "sort_direction": args["sort_direction"]},
-        start=args["start"],
-        length=args["length"],
-        draw=args["draw"],
-        report=args["report"],
-        format=args["format"],
-    )
+    return args, params

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from csat import db
+from csat import db, filtered_counts
 from csat.auth import COMPANY_REQUEST_VIEW, MENU_CSAT, ensure_visible, require_permission
 from csat.errors import NotFound
 from csat.rating_filters import parse_list_args
@@ -23,8 +23,10 @@ def ratings_list():
         from csat import exports  # the export streams; only report requests load it
 
         return exports.export_ratings(args)
-    rows = db.fetch_all("ratings_page", args.page_params, identifiers=args.identifiers,
-                        role="replica")
+    counts = filtered_counts.for_app()
+    rows = db.fetch_all("ratings_page", {**args.page_params, **counts.known(args.params)},
+                        identifiers=args.identifiers, role="replica")
+    counts.remember(args.params, rows[0])
     return jsonify(_page(rows, args.draw))
 
 

@@ -145,6 +145,18 @@ class ListArgs(Schema):
     format = Choice(("json", "csv"), load_default="json")
 
     @pre_load
+    def ignore_paging_in_report_mode(self, data, **kwargs):
+        """report=true exports every row: paging does not apply, so start/length/draw are not
+        read at all (DataTables sends length=-1 for "All")."""
+        try:
+            report = self.fields["report"].deserialize(data.get("report", "false"))
+        except ValidationError:
+            return data  # the report field itself reports the error
+        if not report:
+            return data
+        return {key: value for key, value in data.items() if key not in ("start", "length", "draw")}
+
+    @pre_load
     def drop_blank_values(self, data, **kwargs):
         """`?rating=&score=` is what a cleared DataTables filter sends: treat it as absent."""
         return {key: value for key, value in data.items()

@@ -5,7 +5,8 @@
 -- set_config(name, value, true) is SET LOCAL with a parameter: both settings end with the
 -- export's transaction, so the pooled connection goes back with the service's defaults.
 -- statement_timeout: each FETCH of the export's cursor is one statement; exports get their
--- own limit (EXPORT_STATEMENT_TIMEOUT_MS) instead of the list's 5 s.
+-- own limit (EXPORT_STATEMENT_TIMEOUT_MS) instead of the list's 5 s. A CSV export's second
+-- COPY is one statement for the rest of the download, so it is applied again with 0 for it.
 -- jit = off: a million-row export costs enough to trigger JIT compilation with inlining and
 -- optimisation, which spends ~2 s before the first row and gains nothing on this plan.
 -- cursor_tuple_fraction stays at its default (0.1) on purpose: the cursor then gets a

@@ -4,6 +4,8 @@
 --
 -- locale_id is returned so the service can hide a rating outside the caller's locales
 -- (a 404, as if it did not exist). Timestamps are ISO 8601 UTC text with a Z, like the list.
+-- The list row comes from csat_rating_rows_by_ids (migration 0020), whose 7-table join is
+-- planned once per connection rather than on every request.
 WITH params AS NOT MATERIALIZED (
     SELECT NULLIF(:'rating_id', '')::bigint AS rating_id,
            NULLIF(:'ticket_id', '')::bigint AS ticket_id
@@ -25,7 +27,7 @@ SELECT v.rating_id, v.rating, v.comment, v.rating_date, v.source, v.reference_id
        v.source_platform, v.carrier, v.carrier_name,
        v.locale_id
 FROM rating
-JOIN csat_rating_rows v              ON v.rating_id = rating.id
+JOIN csat_rating_rows_by_ids(ARRAY(SELECT rating.id FROM rating)) v ON v.rating_id = rating.id
 JOIN ratings r                       ON r.id = rating.id
 LEFT JOIN users customer             ON customer.id = r.user_id
 LEFT JOIN tickets t                  ON t.id = r.ticket_id

@@ -3,43 +3,68 @@
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
 -- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_export.sql
 --
--- The same filters (csat_filtered_ratings), row (csat_rating_rows), asset URL expressions,
--- column order and sort as ratings_page.sql, so an export equals the list's pages laid end
--- to end. The service reads it through a named cursor with cursor_tuple_fraction = 1
--- (export_session_setup.sql): the planner then optimises for reading every row (hash joins
--- and one sort) rather than for a fast first page (nested loops down an index).
+-- The same filters (csat_filtered_ratings), columns, asset URL expressions and sort as
+-- ratings_page.sql, so an export equals the list's pages laid end to end. The row is
+-- csat_rating_rows' definition (migration 0004) written out over the filtered ratings rather
+-- than joined to the view: the view would read every rating a second time (a primary-key
+-- lookup per row, ~15% of the database's time on a million rows). tests/test_export.py
+-- compares exports with list pages, so the two definitions cannot drift apart unnoticed.
+-- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006)
+-- so a filtered export uses the same indexes as the list.
+-- Plans (csat/exports.py): read through a named cursor (JSON), the planner picks a fast-start
+-- plan that walks the sort's index and joins with nested loops, so the first row is ready in
+-- milliseconds; as a whole COPY (CSV, and psql below) it hash-joins in parallel and sorts.
 -- Operators can export the same rows with
 --   psql ... -c "\copy (<this query with the variables filled in>) to 'out.csv' csv header"
 WITH params AS (
-    SELECT NULLIF(:'locale_ids', '')::smallint[]        AS locale_ids,
-           NULLIF(:'company_ids', '')::bigint[]         AS company_ids,
-           NULLIF(:'sources', '')::text[]               AS sources,
-           NULLIF(:'source_platforms', '')::text[]      AS source_platforms,
-           NULLIF(:'rating', '')::smallint              AS rating,
-           NULLIF(:'scores', '')::smallint[]            AS scores,
-           NULLIF(:'start_date', '')::date              AS start_date,
-           NULLIF(:'end_date', '')::date                AS end_date,
-           :'time_zone'::text                           AS time_zone,
-           NULLIF(:'agent_ids', '')::integer[]          AS agent_ids,
-           NULLIF(:'carriers', '')::text[]              AS carriers,
-           NULLIF(:'has_comment', '')::boolean          AS has_comment,
-           NULLIF(:'follow_up', '')::text               AS follow_up,
-           NULLIF(:'search', '')::text                  AS search,
-           :'flag_base_url'::text                       AS flag_base_url,
-           :'carrier_logo_base_url'::text               AS carrier_logo_base_url
+    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
+           csat_arg_bigints(:'company_ids')         AS company_ids,
+           csat_arg_texts(:'sources')               AS sources,
+           csat_arg_texts(:'source_platforms')      AS source_platforms,
+           NULLIF(:'rating', '')::smallint          AS rating,
+           csat_arg_smallints(:'scores')            AS scores,
+           csat_arg_date(:'start_date')             AS start_date,
+           csat_arg_date(:'end_date')               AS end_date,
+           :'time_zone'::text                       AS time_zone,
+           csat_arg_integers(:'agent_ids')          AS agent_ids,
+           csat_arg_texts(:'carriers')              AS carriers,
+           NULLIF(:'has_comment', '')::boolean      AS has_comment,
+           NULLIF(:'follow_up', '')::text           AS follow_up,
+           NULLIF(:'search', '')::text              AS search,
+           :'flag_base_url'::text                   AS flag_base_url,
+           :'carrier_logo_base_url'::text           AS carrier_logo_base_url
 )
-SELECT v.rating_id, v.rating, v.comment, v.source_platform, v.rating_date, v.source,
-       v.reference_id, v.company_id, v.company_name, v.country,
-       p.flag_base_url || lower(v.country) || '.svg'  AS country_img,
-       v.ticket_type, v.ticket_type_description,
-       v."ticketsStatusDescription", v."ticketsStatusColor",
-       v.carrier, v.carrier_name,
-       p.carrier_logo_base_url || v.carrier || '.svg' AS logo,
-       v.follow_up_comments, v.follow_up_created_by, v.follow_up_created_at,
-       v.follow_up_updated_by, v.follow_up_updated_at
+SELECT r.id                                                                    AS rating_id,
+       r.score                                                                 AS rating,
+       r.comment                                                               AS comment,
+       r.source_platform                                                       AS source_platform,
+       to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')  AS rating_date,
+       r.source                                                                AS source,
+       r.reference_id                                                          AS reference_id,
+       r.company_id                                                            AS company_id,
+       c.name                                                                  AS company_name,
+       c.country                                                               AS country,
+       p.flag_base_url || lower(c.country) || '.svg'                           AS country_img,
+       tt.name                                                                 AS ticket_type,
+       tt.description                                                          AS ticket_type_description,
+       ts.description                                                          AS "ticketsStatusDescription",
+       ts.color                                                                AS "ticketsStatusColor",
+       ca.name                                                                 AS carrier,
+       ca.description                                                          AS carrier_name,
+       p.carrier_logo_base_url || ca.name || '.svg'                            AS logo,
+       f.comments                                                              AS follow_up_comments,
+       f.created_by                                                            AS follow_up_created_by,
+       to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')  AS follow_up_created_at,
+       f.updated_by                                                            AS follow_up_updated_by,
+       to_char(f.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')  AS follow_up_updated_at
 FROM params p,
      csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
                            p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
                            p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
-JOIN csat_rating_rows v ON v.rating_id = r.id
+JOIN companies c              ON c.id = r.company_id
+LEFT JOIN tickets t           ON t.id = r.ticket_id
+LEFT JOIN ticket_types tt     ON tt.id = t.type_id
+LEFT JOIN ticket_statuses ts  ON ts.id = t.status_id
+LEFT JOIN carriers ca         ON ca.id = r.carrier_id
+LEFT JOIN rating_follow_ups f ON f.rating_id = r.id
 ORDER BY :sort_column :sort_direction, r.id :sort_direction;

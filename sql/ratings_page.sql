@@ -1,7 +1,7 @@
 -- ratings_page.sql: one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text, start bigint, length int
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text, start bigint, length int, counted_version bigint|empty, counted_filtered bigint|empty
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v counted_version= -v counted_filtered= -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
 --
 -- The page's rating ids are chosen on ratings alone (ORDER BY + LIMIT/OFFSET through
 -- csat_filtered_ratings, which an index can serve), and only those rows are joined to
@@ -9,9 +9,15 @@
 -- Page and counts are one statement, so they come from one snapshot.
 -- recordsTotal is read from the trigger-maintained rating_counts. recordsFiltered is counted
 -- only when a filter beyond the locale is set: with literal parameters the CASE folds and the
--- count is not even planned otherwise. Array and date parameters go through the IMMUTABLE
--- csat_arg_* converters (migration 0006), and CTEs referenced more than once are NOT
--- MATERIALIZED, so parameters reach the planner as constants it folds into index conditions.
+-- count is not even planned otherwise. When the caller already counted these filters
+-- (counted_filtered) at the rating_filter_version this statement reads (counted_version),
+-- that count is still exact and is returned as is (migration 0021; csat/filtered_counts.py);
+-- filter_version tells the caller which version this row's count belongs to.
+-- The page's rows come from csat_rating_rows_by_ids (migration 0020), whose 7-table join is
+-- planned once per connection instead of on every request.
+-- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006),
+-- and CTEs referenced more than once are NOT MATERIALIZED, so parameters reach the planner
+-- as constants it folds into index conditions.
 WITH params AS NOT MATERIALIZED (
     SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
            csat_arg_bigints(:'company_ids')         AS company_ids,
@@ -28,7 +34,9 @@ WITH params AS NOT MATERIALIZED (
            NULLIF(:'follow_up', '')::text               AS follow_up,
            NULLIF(:'search', '')::text                  AS search,
            :'flag_base_url'::text                       AS flag_base_url,
-           :'carrier_logo_base_url'::text               AS carrier_logo_base_url
+           :'carrier_logo_base_url'::text               AS carrier_logo_base_url,
+           NULLIF(:'counted_version', '')::bigint       AS counted_version,
+           NULLIF(:'counted_filtered', '')::bigint      AS counted_filtered
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*
@@ -44,9 +52,12 @@ counts AS (
                      AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
                      AND p.has_comment IS NULL AND p.follow_up IS NULL AND p.search IS NULL
                 THEN total.ratings
+                WHEN stamp.version = p.counted_version THEN p.counted_filtered
                 ELSE (SELECT count(*) FROM filtered)
-           END AS records_filtered
+           END AS records_filtered,
+           stamp.version AS filter_version
     FROM params p,
+         rating_filter_version stamp,
          LATERAL (SELECT coalesce(sum(rc.ratings), 0)::bigint AS ratings
                   FROM rating_counts rc
                   WHERE p.locale_ids IS NULL OR rc.locale_id = ANY (p.locale_ids)) total
@@ -60,6 +71,7 @@ page_ids AS (
 )
 SELECT c.records_total AS "recordsTotal",
        c.records_filtered AS "recordsFiltered",
+       c.filter_version,
        page.*
 FROM counts c
 LEFT JOIN LATERAL (
@@ -74,7 +86,7 @@ LEFT JOIN LATERAL (
            v.follow_up_updated_by, v.follow_up_updated_at,
            ids.sort_key
     FROM page_ids ids
-    JOIN csat_rating_rows v ON v.rating_id = ids.id
+    JOIN csat_rating_rows_by_ids(ARRAY(SELECT page_ids.id FROM page_ids)) v ON v.rating_id = ids.id
     CROSS JOIN params p
 ) page ON true
 ORDER BY page.sort_key :sort_direction, page.rating_id :sort_direction;

@@ -7,8 +7,10 @@ starts a private embedded PostgreSQL (pgserver) and points an app at it.
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 import psycopg2
 import pytest
 
@@ -171,3 +173,116 @@ def test_pool_serves_many_threads(private_app):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+# --- drills on a seeded database of the private server ------------------------------------
+
+@pytest.fixture(scope="module")
+def drill_db(private_server):
+    """A seeded database on the private server: 3,000 ratings, so an export has 3 batches."""
+    from csat.seed import seed_demo_data
+    from tests.conftest import SEED, SEED_RATINGS, _admin_execute, _with_database
+
+    _admin_execute(private_server[0], "CREATE DATABASE drill")
+    url = _with_database(private_server[0], "drill")
+    conn = psycopg2.connect(url)
+    try:
+        apply_pending(conn, log=lambda message: None)
+        seed_demo_data(conn, ratings=SEED_RATINGS, random_seed=SEED)
+    finally:
+        conn.close()
+    return url
+
+
+def _kill(url, where):
+    """pg_terminate_backend on the service's sessions matching `where`; how many died."""
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND application_name = 'csat-service' "
+                           f"AND {where}")
+            return [pid for pid, killed in cursor.fetchall() if killed]
+    finally:
+        admin.close()
+
+
+def test_a_connection_killed_mid_export_is_discarded_and_the_pool_recovers(drill_db):
+    """The stream is cut (the body raises, so the server aborts it); the dead connection
+    never goes back to the pool, and the next export and page are whole."""
+    app = create_app(make_settings(drill_db, pool_max_size=2, pool_timeout_seconds=0.5))
+    pool = app.extensions["csat_db"].pool("replica")
+    client = app.test_client()
+    try:
+        response = client.get("/csat?report=true", headers=HEADERS, buffered=False)
+        chunks = iter(response.response)
+        assert len(orjson.loads(next(chunks))) == 1000
+        (killed,) = _kill(drill_db, "query LIKE '%%csat_export%%'")
+
+        with pytest.raises(psycopg2.OperationalError):
+            for _ in chunks:
+                pass
+        response.close()
+
+        assert pool.stats()["in_use"] == 0
+        assert killed not in _backend_pids(pool)
+        again = client.get("/csat?report=true", headers=HEADERS)
+        assert again.status_code == 200
+        assert sum(len(orjson.loads(line)) for line in again.data.splitlines()) == 3000
+        assert client.get("/csat?length=10", headers=HEADERS).status_code == 200
+        assert pool.stats()["in_use"] == 0
+    finally:
+        app.extensions["csat_db"].close()
+
+
+@contextmanager
+def _table_locked(url, table):
+    """Another session holds an ACCESS EXCLUSIVE lock on `table` until the block ends."""
+    locker = psycopg2.connect(url)
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        yield
+    finally:
+        locker.rollback()
+        locker.close()
+
+
+def test_a_query_stuck_on_a_lock_is_a_503_over_http_not_a_hung_worker(drill_db, tmp_path):
+    """A statement that cannot finish is cancelled by statement_timeout and answered 503
+    Boom with Retry-After, through gunicorn; meanwhile the worker keeps serving."""
+    from tests.servers import gunicorn, request
+
+    with gunicorn(drill_db, tmp_path / "gunicorn.log", DB_STATEMENT_TIMEOUT_MS=300,
+                  GUNICORN_THREADS=2) as address:
+        assert request(address, "/csat?length=1", HEADERS)[0] == 200
+        with _table_locked(drill_db, "ratings"):
+            status, headers, body = request(address, "/csat?length=1", HEADERS)
+            assert (status, orjson.loads(body)) == (503, {
+                "statusCode": 503, "error": "Service Unavailable",
+                "message": "The database is unavailable, try again shortly"})
+            assert headers["Retry-After"] == "5"
+            assert request(address, "/healthz")[0] == 200  # the worker is not stuck
+            assert request(address, "/csat/agents/list", HEADERS)[0] == 200  # nor the pool
+        assert request(address, "/csat?length=1", HEADERS)[0] == 200
+
+
+def test_a_write_waiting_on_a_row_lock_is_503_never_409(drill_db):
+    """PUT waits for the follow-up's row lock held elsewhere: a timeout, not a conflict."""
+    app = create_app(make_settings(drill_db, statement_timeout_ms=300))
+    locker = psycopg2.connect(drill_db)
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute("SELECT rating_id FROM rating_follow_ups ORDER BY rating_id LIMIT 1 FOR UPDATE")
+            (rating,) = cursor.fetchone()
+        response = app.test_client().put("/csat/comments", json={"ratingId": rating, "comments": "late"},
+                                         headers=bearer(make_token()))
+        assert_boom(response, 503, "The database is unavailable, try again shortly")
+        locker.rollback()
+        response = app.test_client().put("/csat/comments", json={"ratingId": rating, "comments": "now"},
+                                         headers=bearer(make_token()))
+        assert response.status_code == 200, response.get_json()
+    finally:
+        locker.close()
+        app.extensions["csat_db"].close()

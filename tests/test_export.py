@@ -10,6 +10,7 @@ byte, the per-admin cap across workers, and a stream outliving the worker timeou
 import csv
 import http.client
 import io
+import re
 import threading
 
 import orjson
@@ -171,6 +172,11 @@ def test_csv_round_trips_commas_quotes_newlines_and_accents(fresh_db, fresh_clie
     assert [row["comment"] for row in rows] == AWKWARD_COMMENTS
     assert [row["comment"] for row in json_batches(json_body)[0]] == AWKWARD_COMMENTS
     assert csv_body.count(b"\r\n") == len(AWKWARD_COMMENTS) + 2  # rows + header + one in a comment
+    # NULL is an empty field, an empty text is "": the CSV keeps them apart (the last row's
+    # comment is '', its ticket fields are NULL).
+    last_row = csv_body.rsplit(b"\r\n", 2)[-2]
+    assert re.fullmatch(rb'\d+,3,"",platform,2030-01-01T12:07:00Z,shop,900007,\d+,.*', last_row)
+    assert b',,,,' in last_row and b'""' not in last_row.split(b",", 3)[3]
 
 
 @pytest.mark.parametrize("query, status, keys", [
@@ -184,6 +190,20 @@ def test_report_mode_keeps_the_list_validation(client, query, status, keys):
     body = assert_boom(get(client, f"/csat?report=true&{query}"), status)
 
     assert body.get("validation", {}).get("keys") == keys
+
+
+@pytest.mark.parametrize("paging", ["length=-1", "length=-1&start=0&draw=3", "start=-5&length=5000"])
+def test_report_mode_ignores_the_paging_arguments(client, paging):
+    response = get(client, f"/csat?report=true&{paging}")
+
+    assert response.status_code == 200
+    assert [len(batch) for batch in json_batches(response.data)] == [1000, 1000, 1000]
+
+
+def test_a_list_page_still_refuses_length_minus_one(client):
+    body = assert_boom(get(client, "/csat?length=-1"), 400)
+
+    assert body["validation"]["keys"] == ["length"]
 
 
 def test_report_mode_needs_the_list_permission(client):
@@ -218,20 +238,32 @@ def test_an_export_timing_out_before_the_first_byte_is_503(fresh_db):
     app.extensions["csat_db"].close()
 
 
-def test_the_connection_goes_back_to_the_pool_as_it_came(app, client):
+SESSION_STATE = ("SELECT current_setting('transaction_read_only'), "
+                 "current_setting('statement_timeout'), current_setting('jit'), "
+                 "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                 " AND pid = pg_backend_pid())")
+
+
+def session_state(conn):
+    with conn.cursor() as cursor:
+        cursor.execute(SESSION_STATE)
+        return cursor.fetchone()
+
+
+@pytest.mark.parametrize("export_format", ["json", "csv"])
+def test_the_connection_goes_back_to_the_pool_as_it_came(app, client, export_format):
     pool = app.extensions["csat_db"].pool("replica")
-    get(client, "/csat?report=true").close()
+    new = pool.connect()
+    service_defaults = session_state(new)
+    new.close()
+    get(client, f"/csat?report=true&format={export_format}").close()
 
     assert pool.stats()["in_use"] == 0
     conn = pool.getconn()
     try:
         assert conn.autocommit and conn.readonly is None and conn.isolation_level is None
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT current_setting('transaction_read_only'), "
-                           "current_setting('statement_timeout'), current_setting('jit'), "
-                           "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                           " AND pid = pg_backend_pid())")
-            assert cursor.fetchone() == ("off", "5s", "on", 0)
+        assert session_state(conn) == service_defaults
+        assert service_defaults[:2] == ("off", "5s")
     finally:
         pool.putconn(conn)
 
@@ -330,6 +362,21 @@ def test_a_client_that_leaves_after_one_batch_frees_the_connection(server, big_d
     assert wait_for(lambda: '"export disconnected' in server[1].read_text(), timeout=2)
 
 
+def test_a_csv_client_that_leaves_during_the_copy_frees_the_connection(server, big_db):
+    conn = open_stream(server[0], "/csat?report=true&format=csv", headers())
+    response = conn.getresponse()
+    for _ in range(BATCH_ROWS + 500):  # into the second COPY, which the helper thread reads
+        assert response.readline().endswith(b"\r\n")
+    disconnects = server[1].read_text().count('"export disconnected')
+
+    drop(conn, response)
+
+    assert wait_for(lambda: all_idle(big_db), timeout=2), sessions(big_db)
+    assert not [state for state, _ in sessions(big_db) if state.startswith("idle in transaction")]
+    assert wait_for(lambda: server[1].read_text().count('"export disconnected') > disconnects,
+                    timeout=2)
+
+
 def test_a_failure_after_the_first_byte_truncates_the_stream(server, big_db):
     conn = open_stream(server[0], "/csat?report=true&format=csv", headers())
     response = conn.getresponse()
@@ -339,7 +386,7 @@ def test_a_failure_after_the_first_byte_truncates_the_stream(server, big_db):
     with admin.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND query LIKE '%%csat_export%%' "
-                       "AND application_name = 'csat-service'")
+                       "AND application_name = 'csat-service' AND backend_type = 'client backend'")
         assert cursor.fetchall() == [(True,)]
     admin.close()
 

@@ -5,6 +5,8 @@ template whose ratings are replaced by eleven written below), served in the busi
 zone America/Mexico_City (UTC-6 all year), so day boundaries fall at 06:00 UTC.
 """
 
+import dataclasses
+
 import psycopg2
 import pytest
 
@@ -146,8 +148,9 @@ def test_breakdowns_with_wilson_intervals(hand):
     ]
 
 
-def test_low_sample_follows_summary_min_sample(hand, monkeypatch):
-    monkeypatch.setenv("SUMMARY_MIN_SAMPLE", "3")
+def test_low_sample_follows_summary_min_sample(hand, hand_app, monkeypatch):
+    settings = hand_app.config["CSAT"]
+    monkeypatch.setitem(hand_app.config, "CSAT", dataclasses.replace(settings, summary_min_sample=3))
     b = hand(RANGE).get_json()["breakdowns"]
     assert [(e["key"], e["low_sample"]) for e in b["source"]] == [
         ("ticket", False), ("carrier", True), ("shop", True)]
@@ -251,6 +254,12 @@ def test_filters_narrow_every_figure(hand):
 def test_invalid_arguments_are_400(hand, query, keys):
     body = assert_boom(hand(query), 400)
     assert body["validation"] == {"source": "query", "keys": keys}
+
+
+def test_paging_and_sort_arguments_are_ignored(hand):
+    """The summary has no page: DataTables' own start/length/sortBy never make it a 400."""
+    body = hand(f"{RANGE}&start=-1&length=5000&draw=x&sortBy=nothing&sortType=up").get_json()
+    assert (body["total"], body["average"]) == (7, 3.14)
 
 
 def test_start_after_end_is_422(hand):

@@ -32,8 +32,9 @@ market_carrier AS (
     CROSS JOIN LATERAL unnest(string_to_array(m.slugs, ' ')) WITH ORDINALITY AS s (slug, ord)
     JOIN carriers cr ON cr.name = s.slug
 ),
--- Arrays in one row instead of joins (see 03_tickets.sql).
-lookup AS (
+-- Arrays in one row instead of joins (see 03_tickets.sql). NOT MATERIALIZED turns each into a
+-- parameter computed once, rather than a row joined to each of a million.
+lookup AS NOT MATERIALIZED (
     SELECT (SELECT array_agg(locale_id ORDER BY id) FROM companies) AS locale_of,
            (SELECT array_agg(id ORDER BY locale_id, id) FROM companies) AS company_block,
            (SELECT array_agg(start ORDER BY locale_id) FROM (

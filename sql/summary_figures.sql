@@ -1,0 +1,276 @@
+-- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON) and trend points (JSON).
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -d "$DATABASE_URL" -f sql/summary_figures.sql
+--
+-- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
+-- recordsFiltered. Every figure comes from three aggregations of the matching ratings into a
+-- few thousand cells, each a plain GROUP BY that PostgreSQL runs in parallel (GROUPING SETS
+-- over the ratings themselves cannot be, and took twice as long); totals, breakdowns and
+-- periods are then rolled up from the cells:
+--   rating_cells  by carrier and score: headline and the source, platform and carrier breakdowns;
+--   ticket_cells  by the ticket's type and assigned agent and score (ticket ratings only);
+--   day_cells     by local day: the trend.
+--
+-- Headline: csat is the share of 4-5 star ratings among all, as a percentage with one decimal;
+-- average has two; both NULL when nothing matches. A detractor scored 1-2; followed up = has a
+-- row in rating_follow_ups, pending = has none (the followUp filter's meaning).
+--
+-- breakdowns: {"source": [...], "source_platform": [...], "carrier": [...], "ticket_type": [...],
+-- "agent": [...]}, each entry {key, name, count, average, csat, csat_lower, csat_upper,
+-- low_sample}, count descending then key. key: the source or platform name, the carrier or
+-- ticket type slug (name its display description), the agent's administrator id (name their
+-- name); null gathers the ratings with no carrier, no ticket type or no assigned agent
+-- (carrier and shop ratings have no ticket), so each dimension's counts add up to the total.
+-- csat, csat_lower and csat_upper are percentages with one decimal; the bounds are the 95%
+-- Wilson score interval (z = 1.959964) of the share of 4-5 star ratings:
+--   (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n).
+-- low_sample: fewer than min_sample ratings, too few to compare.
+--
+-- Range and trend: periods are calendar days, ISO weeks (Monday to Sunday) or calendar months
+-- in the business time zone. The range (first_day, last_day) is start_date..end_date, or, for
+-- an open end, the first/last day with a matching rating (NULL when none). Without a
+-- granularity it follows the range's length: day up to 31 days, week up to 182, month beyond.
+-- trend_points: [{start, end, total, average, csat}], one per period of the range, empty ones
+-- included; start/end are the days of the range it covers (the first and last periods may be
+-- partial); [] when there is no range. granularity: the periods' (the requested one, or NULL,
+-- when there are none).
+-- Rows are given their local day without converting each timestamp to the time zone (three
+-- times the cost of the whole trend): the local midnights of the days the data can span are
+-- computed once as instants, and width_bucket finds each rating's day among them.
+WITH params AS NOT MATERIALIZED (
+    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
+           csat_arg_bigints(:'company_ids')         AS company_ids,
+           csat_arg_texts(:'sources')               AS sources,
+           csat_arg_texts(:'source_platforms')      AS source_platforms,
+           NULLIF(:'rating', '')::smallint          AS rating,
+           csat_arg_smallints(:'scores')            AS scores,
+           csat_arg_date(:'start_date')             AS start_date,
+           csat_arg_date(:'end_date')               AS end_date,
+           :'time_zone'::text                       AS time_zone,
+           csat_arg_integers(:'agent_ids')          AS agent_ids,
+           csat_arg_texts(:'carriers')              AS carriers,
+           NULLIF(:'has_comment', '')::boolean      AS has_comment,
+           NULLIF(:'follow_up', '')::text           AS follow_up,
+           NULLIF(:'search', '')::text              AS search,
+           NULLIF(:'granularity', '')::text         AS granularity,
+           :'min_sample'::integer                   AS min_sample
+),
+filtered AS NOT MATERIALIZED (
+    SELECT r.*
+    FROM params p,
+         csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
+                               p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
+                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
+),
+-- Sources and platforms are counted per cell rather than grouped by: two fewer text keys to
+-- hash per rating (a fifth less time); their values are 0001's CHECK lists. Follow-ups are
+-- joined on their primary key (no row is repeated) and counted for detractors.
+rating_cells AS (
+    SELECT r.carrier_id, r.score,
+           count(*)                                                AS n,
+           count(*) FILTER (WHERE r.source = 'ticket')             AS ticket,
+           count(*) FILTER (WHERE r.source = 'carrier')            AS carrier,
+           count(*) FILTER (WHERE r.source = 'shop')               AS shop,
+           count(*) FILTER (WHERE r.source_platform = 'platform')  AS platform,
+           count(*) FILTER (WHERE r.source_platform = 'whatsapp')  AS whatsapp,
+           count(*) FILTER (WHERE r.comment <> '')                 AS with_comment,
+           count(f.rating_id) FILTER (WHERE r.score <= 2)          AS followed_up
+    FROM filtered r
+    LEFT JOIN rating_follow_ups f ON f.rating_id = r.id
+    GROUP BY r.carrier_id, r.score
+),
+value_cells AS (
+    SELECT v.dimension, v.value, rc.score, v.n
+    FROM rating_cells rc,
+         LATERAL (VALUES ('source', 'ticket', rc.ticket), ('source', 'carrier', rc.carrier),
+                         ('source', 'shop', rc.shop), ('source_platform', 'platform', rc.platform),
+                         ('source_platform', 'whatsapp', rc.whatsapp)) AS v (dimension, value, n)
+    WHERE v.n > 0
+),
+ticket_cells AS (
+    SELECT t.type_id, t.assigned_admin_id, r.score, count(*) AS n
+    FROM filtered r
+    JOIN tickets t ON t.id = r.ticket_id
+    GROUP BY t.type_id, t.assigned_admin_id, r.score
+),
+-- The local days any matching rating can fall on: the filter's dates, narrowed to the days
+-- between the oldest and newest rating of all (two index lookups), so an open or far-reaching
+-- range never generates days without data.
+day_span AS (
+    SELECT greatest(p.start_date, ((SELECT min(r.created_at) FROM ratings r) AT TIME ZONE p.time_zone)::date) AS first_day,
+           least(p.end_date, ((SELECT max(r.created_at) FROM ratings r) AT TIME ZONE p.time_zone)::date)      AS last_day
+    FROM params p
+),
+day_starts AS (
+    SELECT s.first_day,
+           array_agg(d.day AT TIME ZONE p.time_zone ORDER BY d.day) AS starts
+    FROM day_span s, params p,
+         generate_series(s.first_day::timestamp, (s.last_day + 1)::timestamp, interval '1 day') AS d (day)
+    GROUP BY s.first_day
+),
+-- width_bucket(x, starts) = i where starts[i] <= x < starts[i + 1]: day first_day + i - 1.
+bucket_cells AS (
+    SELECT width_bucket(r.created_at, (SELECT ds.starts FROM day_starts ds))  AS bucket,
+           count(*)                                                           AS n,
+           sum(r.score)                                                       AS score_sum,
+           count(*) FILTER (WHERE r.score >= 4)                               AS satisfied
+    FROM filtered r
+    GROUP BY 1
+),
+day_cells AS (
+    SELECT ds.first_day + bc.bucket - 1 AS day, bc.n, bc.score_sum, bc.satisfied
+    FROM bucket_cells bc, day_starts ds
+),
+headline AS (
+    SELECT coalesce(sum(c.n), 0)::bigint                                AS total,
+           sum(c.n * c.score)                                           AS score_sum,
+           coalesce(sum(c.n) FILTER (WHERE c.score >= 4), 0)::bigint     AS satisfied,
+           coalesce(sum(c.n) FILTER (WHERE c.score = 1), 0)::bigint      AS score_1,
+           coalesce(sum(c.n) FILTER (WHERE c.score = 2), 0)::bigint      AS score_2,
+           coalesce(sum(c.n) FILTER (WHERE c.score = 3), 0)::bigint      AS score_3,
+           coalesce(sum(c.n) FILTER (WHERE c.score = 4), 0)::bigint      AS score_4,
+           coalesce(sum(c.n) FILTER (WHERE c.score = 5), 0)::bigint      AS score_5,
+           coalesce(sum(c.with_comment), 0)::bigint                      AS with_comment,
+           coalesce(sum(c.followed_up), 0)::bigint                       AS detractors_followed_up
+    FROM rating_cells c
+),
+-- Ratings without a ticket (carrier and shop) join the null ticket type and agent.
+ticket_or_none_cells AS (
+    SELECT tc.type_id, tc.assigned_admin_id, tc.score, tc.n
+    FROM ticket_cells tc
+    UNION ALL
+    SELECT NULL, NULL, rc.score, rc.n - rc.ticket
+    FROM rating_cells rc
+    WHERE rc.n > rc.ticket
+),
+groups AS (
+    SELECT vc.dimension, vc.value, NULL::integer AS carrier_id,
+           NULL::smallint AS type_id, NULL::integer AS assigned_admin_id,
+           sum(vc.n)::bigint AS n, sum(vc.n * vc.score)::bigint AS score_sum,
+           (sum(vc.n) FILTER (WHERE vc.score >= 4))::bigint AS satisfied
+    FROM value_cells vc
+    GROUP BY vc.dimension, vc.value
+    UNION ALL
+    SELECT 'carrier', NULL, rc.carrier_id, NULL, NULL,
+           sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
+           (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
+    FROM rating_cells rc
+    GROUP BY rc.carrier_id
+    UNION ALL
+    SELECT CASE WHEN GROUPING(tc.type_id) = 0 THEN 'ticket_type' ELSE 'agent' END,
+           NULL, NULL, tc.type_id, tc.assigned_admin_id,
+           sum(tc.n)::bigint, sum(tc.n * tc.score)::bigint,
+           (sum(tc.n) FILTER (WHERE tc.score >= 4))::bigint
+    FROM ticket_or_none_cells tc
+    GROUP BY GROUPING SETS ((tc.type_id), (tc.assigned_admin_id))
+),
+shares AS (
+    SELECT g.*,
+           coalesce(g.satisfied, 0)::float8 / g.n       AS p,
+           1.959964::float8 ^ 2 / g.n                   AS z2n
+    FROM groups g
+),
+bounds AS (
+    SELECT s.*,
+           (s.p + s.z2n / 2) / (1 + s.z2n)                                        AS centre,
+           sqrt(s.p * (1 - s.p) * s.z2n + s.z2n ^ 2 / 4) / (1 + s.z2n)           AS half_width
+    FROM shares s
+),
+entries AS (
+    SELECT b.dimension, b.n,
+           CASE b.dimension
+               WHEN 'source' THEN to_jsonb(b.value)
+               WHEN 'source_platform' THEN to_jsonb(b.value)
+               WHEN 'carrier' THEN to_jsonb(c.name)
+               WHEN 'ticket_type' THEN to_jsonb(tt.name)
+               ELSE to_jsonb(a.id)
+           END                                                                   AS key,
+           CASE b.dimension
+               WHEN 'source' THEN b.value
+               WHEN 'source_platform' THEN b.value
+               WHEN 'carrier' THEN c.description
+               WHEN 'ticket_type' THEN tt.description
+               ELSE a.name
+           END                                                                   AS name,
+           round(b.score_sum::numeric / b.n, 2)::float8                          AS average,
+           round((100 * b.p)::numeric, 1)::float8                                AS csat,
+           round((100 * (b.centre - b.half_width))::numeric, 1)::float8          AS csat_lower,
+           round((100 * (b.centre + b.half_width))::numeric, 1)::float8          AS csat_upper,
+           b.n < p.min_sample                                                    AS low_sample
+    FROM bounds b
+    CROSS JOIN params p
+    LEFT JOIN carriers c ON c.id = b.carrier_id AND b.dimension = 'carrier'
+    LEFT JOIN ticket_types tt ON tt.id = b.type_id AND b.dimension = 'ticket_type'
+    LEFT JOIN administrators a ON a.id = b.assigned_admin_id AND b.dimension = 'agent'
+),
+breakdowns AS (
+    SELECT json_build_object(
+               'source', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'source'), '[]'),
+               'source_platform', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'source_platform'), '[]'),
+               'carrier', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'carrier'), '[]'),
+               'ticket_type', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'ticket_type'), '[]'),
+               'agent', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'agent'), '[]')
+           ) AS breakdowns
+    FROM (SELECT en.dimension, en.n, en.key,
+                 json_build_object('key', en.key, 'name', en.name, 'count', en.n, 'average', en.average,
+                                   'csat', en.csat, 'csat_lower', en.csat_lower, 'csat_upper', en.csat_upper,
+                                   'low_sample', en.low_sample) AS entry
+          FROM entries en) e
+),
+range AS (
+    SELECT coalesce(p.start_date, (SELECT min(d.day) FROM day_cells d)) AS first_day,
+           coalesce(p.end_date, (SELECT max(d.day) FROM day_cells d))   AS last_day,
+           p.granularity                                                AS requested
+    FROM params p
+),
+range_granularity AS (
+    SELECT r.first_day, r.last_day, r.requested,
+           coalesce(r.requested,
+                    CASE WHEN r.last_day - r.first_day + 1 <= 31 THEN 'day'
+                         WHEN r.last_day - r.first_day + 1 <= 182 THEN 'week'
+                         ELSE 'month'
+                    END)                                                AS granularity
+    FROM range r
+),
+periods AS (
+    SELECT g.start::date                                             AS start,
+           (g.start + ('1 ' || r.granularity)::interval)::date - 1   AS last
+    FROM range_granularity r,
+         generate_series(date_trunc(r.granularity, r.first_day::timestamp),
+                         r.last_day::timestamp,
+                         ('1 ' || r.granularity)::interval) AS g (start)
+),
+-- Days are rolled up into periods before meeting them, so the join is on equality.
+period_figures AS (
+    SELECT date_trunc(r.granularity, d.day::timestamp)::date          AS start,
+           sum(d.n) AS n, sum(d.score_sum) AS score_sum, sum(d.satisfied) AS satisfied
+    FROM day_cells d, range_granularity r
+    GROUP BY 1
+),
+trend AS (
+    SELECT count(pe.start) > 0 AS has_periods,
+           coalesce(json_agg(json_build_object(
+                        'start', to_char(greatest(pe.start, r.first_day), 'YYYY-MM-DD'),
+                        'end', to_char(least(pe.last, r.last_day), 'YYYY-MM-DD'),
+                        'total', coalesce(f.n, 0),
+                        'average', round(f.score_sum::numeric / f.n, 2)::float8,
+                        'csat', round(100.0 * f.satisfied / f.n, 1)::float8)
+                    ORDER BY pe.start) FILTER (WHERE pe.start IS NOT NULL), '[]') AS points
+    FROM range_granularity r
+    LEFT JOIN periods pe ON true
+    LEFT JOIN period_figures f ON f.start = pe.start
+)
+SELECT h.total,
+       round(h.score_sum::numeric / NULLIF(h.total, 0), 2)::float8               AS average,
+       round(100.0 * h.satisfied / NULLIF(h.total, 0), 1)::float8                AS csat,
+       h.score_1, h.score_2, h.score_3, h.score_4, h.score_5,
+       h.with_comment,
+       h.score_1 + h.score_2                                                     AS detractors,
+       h.detractors_followed_up,
+       h.score_1 + h.score_2 - h.detractors_followed_up                          AS detractors_pending,
+       to_char(r.first_day, 'YYYY-MM-DD')                                        AS first_day,
+       to_char(r.last_day, 'YYYY-MM-DD')                                         AS last_day,
+       CASE WHEN t.has_periods THEN r.granularity ELSE r.requested END           AS granularity,
+       b.breakdowns,
+       t.points                                                                  AS trend_points
+FROM headline h, range_granularity r, breakdowns b, trend t;
