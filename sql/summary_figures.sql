@@ -4,12 +4,14 @@
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
 -- recordsFiltered. Every figure comes from three aggregations of the matching ratings into a
--- few thousand cells, each a plain GROUP BY that PostgreSQL runs in parallel (GROUPING SETS
+-- few thousand cells, plain GROUP BYs that PostgreSQL can run in parallel (GROUPING SETS
 -- over the ratings themselves cannot be, and took twice as long); totals, breakdowns and
 -- periods are then rolled up from the cells:
 --   rating_cells  by carrier and score: headline and the source, platform and carrier breakdowns;
 --   ticket_cells  by the ticket's type and assigned agent and score (ticket ratings only);
---   day_cells     by local day: the trend.
+--   day_cells     by local day: the trend (not in parallel: the planner cannot estimate
+--                 the number of days and expects a million groups);
+-- plus the count of followed-up detractors.
 --
 -- Headline: csat is the share of 4-5 star ratings among all, as a percentage with one decimal;
 -- average has two; both NULL when nothing matches. A detractor scored 1-2; followed up = has a
@@ -63,8 +65,7 @@ filtered AS NOT MATERIALIZED (
                                p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
 ),
 -- Sources and platforms are counted per cell rather than grouped by: two fewer text keys to
--- hash per rating (a fifth less time); their values are 0001's CHECK lists. Follow-ups are
--- joined on their primary key (no row is repeated) and counted for detractors.
+-- hash per rating (a fifth less time); their values are 0001's CHECK lists.
 rating_cells AS (
     SELECT r.carrier_id, r.score,
            count(*)                                                AS n,
@@ -73,11 +74,17 @@ rating_cells AS (
            count(*) FILTER (WHERE r.source = 'shop')               AS shop,
            count(*) FILTER (WHERE r.source_platform = 'platform')  AS platform,
            count(*) FILTER (WHERE r.source_platform = 'whatsapp')  AS whatsapp,
-           count(*) FILTER (WHERE r.comment <> '')                 AS with_comment,
-           count(f.rating_id) FILTER (WHERE r.score <= 2)          AS followed_up
+           count(*) FILTER (WHERE r.comment <> '')                 AS with_comment
     FROM filtered r
-    LEFT JOIN rating_follow_ups f ON f.rating_id = r.id
     GROUP BY r.carrier_id, r.score
+),
+-- Joined to the detractors only: probing the follow-ups with every rating inside rating_cells
+-- cost more than this separate scan.
+followed_up AS (
+    SELECT count(*) AS detractors_followed_up
+    FROM filtered r
+    JOIN rating_follow_ups f ON f.rating_id = r.id
+    WHERE r.score <= 2
 ),
 value_cells AS (
     SELECT v.dimension, v.value, rc.score, v.n
@@ -131,7 +138,7 @@ headline AS (
            coalesce(sum(c.n) FILTER (WHERE c.score = 4), 0)::bigint      AS score_4,
            coalesce(sum(c.n) FILTER (WHERE c.score = 5), 0)::bigint      AS score_5,
            coalesce(sum(c.with_comment), 0)::bigint                      AS with_comment,
-           coalesce(sum(c.followed_up), 0)::bigint                       AS detractors_followed_up
+           (SELECT fu.detractors_followed_up FROM followed_up fu)        AS detractors_followed_up
     FROM rating_cells c
 ),
 -- Ratings without a ticket (carrier and shop) join the null ticket type and agent.

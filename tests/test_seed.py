@@ -10,7 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-from csat.seed import SEED_DIR, SEEDED_TABLES, has_demo_data, seed_demo_data
+import csat.seed
+from csat.seed import SEED_DIR, SEEDED_TABLES, SeedError, has_demo_data, seed_demo_data
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "sql" / "migrations"
 RATINGS = 5000
@@ -99,6 +100,7 @@ def test_schema_is_unchanged_and_every_constraint_valid(seeded):
     after = schema(url)
     assert after == before
     assert all(valid is not False for *_, valid in after)
+    assert query(url, "SELECT count(*) FROM seed_pending_keys")[0][0] == 0
 
 
 def test_has_demo_data(seeded):
@@ -250,3 +252,34 @@ def test_psql_runs_the_same_files_to_the_same_data(seeded):
         test_rating_counts_are_exact(seeded)
     finally:
         seed(url)
+
+
+def test_a_failed_seed_is_repaired_by_the_next(seeded, monkeypatch):
+    """A seed that fails after committing data lists what it did not rebuild; the next seed
+    rebuilds it, and `has_demo_data` says no in between (so `seed --if-empty` repairs too)."""
+    url, _, before = seeded
+    expected = fingerprint(url)
+    timed = csat.seed._timed
+
+    def failing(cursor, label, sql, params=None):
+        if label == "ratings.ratings_pkey":
+            raise RuntimeError("simulated failure")
+        timed(cursor, label, sql, params)
+
+    monkeypatch.setattr(csat.seed, "_timed", failing)
+    with pytest.raises(SeedError, match="seed_pending_keys"):
+        seed(url)
+    pending = [name for (name,) in query(url, "SELECT name FROM seed_pending_keys")]
+    assert "ratings_pkey" in pending
+    assert schema(url) != before
+    conn = psycopg2.connect(url)
+    try:
+        assert not has_demo_data(conn)
+    finally:
+        conn.close()
+
+    monkeypatch.setattr(csat.seed, "_timed", timed)
+    seed(url)
+    assert query(url, "SELECT count(*) FROM seed_pending_keys")[0][0] == 0
+    assert schema(url) == before
+    assert fingerprint(url) == expected
