@@ -125,7 +125,9 @@ def run_pgbench(pgbench, database_url, script_arguments, connections, seconds, w
          "-l", "--log-prefix", os.path.join(log_dir, "tx"), *script_arguments, database_url],
         capture_output=True, text=True, cwd=log_dir)
     if completed.returncode != 0:
-        return {"connections": connections, "error": completed.stderr.strip()[-500:]}
+        errors = [line for line in completed.stderr.splitlines() if "ERROR:" in line]
+        first = errors[0].split("ERROR:", 1)[1].strip() if errors else completed.stderr.strip()[-300:]
+        return {"connections": connections, "error": f"{first} ({len(errors)} clients aborted)"}
     latencies = []
     for log_file in glob.glob(os.path.join(log_dir, "tx*")):
         with open(log_file, encoding="ascii") as handle:

@@ -11,7 +11,7 @@ from functools import wraps
 
 import jwt
 from flask import current_app, g, request
-from flask_jwt_extended import JWTManager, create_access_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended import JWTManager, create_access_token, verify_jwt_in_request
 
 from csat import db
 from csat.errors import BadRequest, Forbidden, NotFound, Unauthorized, boom_response

@@ -148,6 +148,8 @@ class ListArgs(Schema):
     def ignore_paging_in_report_mode(self, data, **kwargs):
         """report=true exports every row: paging does not apply, so start/length/draw are not
         read at all (DataTables sends length=-1 for "All")."""
+        if "report" not in self.fields:  # a schema built without report (the summary's)
+            return data
         try:
             report = self.fields["report"].deserialize(data.get("report", "false"))
         except ValidationError:

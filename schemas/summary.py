@@ -22,10 +22,6 @@ class SummaryArgs(ListArgs):
     granularity = Choice(GRANULARITIES, load_default=None)
     compare = Choice(("previous",), load_default=None)
 
-    def ignore_paging_in_report_mode(self, data, **kwargs):
-        """Not a hook here: ListArgs' report mode needs the `report` field this schema excludes."""
-        return data
-
     @validates_schema
     def compare_needs_a_range(self, data, **kwargs):
         """The previous period has the range's length, so both ends must be given."""

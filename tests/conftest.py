@@ -110,6 +110,28 @@ def shared_db(databases, template_db):
     return databases.url(databases.create("shared", template=template_db))
 
 
+@pytest.fixture(scope="module")
+def big_db(request, databases, template_db):
+    """URL of a seeded copy with tens of thousands more ratings, for this test module.
+
+    Exports from it are far larger than any socket buffer, so streaming, disconnects and
+    shutdowns can be observed mid-body. Tests only read it.
+    """
+    from tests.servers import add_ratings
+
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    url = databases.url(databases.create(f"big_{module}", template=template_db))
+    add_ratings(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def big_db_rows(big_db):
+    from tests.servers import rating_count
+
+    return rating_count(big_db)
+
+
 @pytest.fixture
 def fresh_db(databases, template_db):
     """URL of a seeded database of this test's own."""

@@ -57,6 +57,16 @@ def add_ratings(database_url, count=EXTRA_RATINGS):
         conn.close()
 
 
+def rating_count(database_url):
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM ratings")
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
 @contextmanager
 def gunicorn(database_url, log_path, **env):
     """A gunicorn serving the app on a free port; yields its "127.0.0.1:port"."""

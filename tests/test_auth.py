@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import create_app
-from tests.conftest import TEST_SECRET, assert_boom, bearer, make_settings, make_token, sign
+from tests.conftest import assert_boom, bearer, make_settings, make_token, sign
 
 AGENTS = "/csat/agents/list"
 

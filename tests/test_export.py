@@ -22,7 +22,7 @@ from app import create_app
 from csat.exports import BATCH_ROWS
 from schemas.ratings import RatingRow
 from tests.conftest import assert_boom, bearer, make_settings, make_token
-from tests.servers import add_ratings, drop, gunicorn, open_stream, sessions, wait_for
+from tests.servers import drop, gunicorn, open_stream, sessions, wait_for
 
 COLUMNS = list(RatingRow().fields)
 MENU = ("menu-csat",)
@@ -297,25 +297,6 @@ def test_an_export_closed_before_its_first_chunk_still_frees_its_slot(app, clien
 
 
 # --- over real sockets -------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def big_db(databases, template_db):
-    """A seeded copy with 40,000 more ratings: an export far larger than any socket buffer."""
-    url = databases.url(databases.create("export_big", template=template_db))
-    add_ratings(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def big_db_rows(big_db):
-    conn = psycopg2.connect(big_db)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM ratings")
-            return cursor.fetchone()[0]
-    finally:
-        conn.close()
-
 
 @pytest.fixture(scope="module")
 def server(big_db, tmp_path_factory):

@@ -16,12 +16,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, TEST_SECRET, bearer, make_token
-from tests.servers import (GUNICORN, add_ratings, free_port, gunicorn, open_stream, request,
+from tests.servers import (GUNICORN, free_port, gunicorn, open_stream, request,
                            wait_until_serving)
 
 ENDPOINT = "/csat/agents/list"
@@ -131,13 +130,6 @@ def test_the_dockerfile_healthcheck_command_passes_and_fails(two_workers):
 # --- graceful shutdown during an export -------------------------------------------------
 
 @pytest.fixture
-def big_db(fresh_db):
-    """A database of its own with ~43,000 ratings: an export far larger than socket buffers."""
-    add_ratings(fresh_db)
-    return fresh_db
-
-
-@pytest.fixture
 def start_gunicorn(tmp_path):
     """start_gunicorn(database_url, **env) -> (process, address, log path); stopped at the end."""
     started = []
@@ -165,16 +157,6 @@ def start_gunicorn(tmp_path):
             process.wait()
 
 
-def rating_count(database_url):
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM ratings")
-            return cursor.fetchone()[0]
-    finally:
-        conn.close()
-
-
 def read_export(response):
     """(rows read, whether the chunked body ended cleanly with its final chunk)."""
     rows = 0
@@ -186,10 +168,10 @@ def read_export(response):
     return rows, True
 
 
-def test_sigterm_lets_a_running_export_finish(big_db, start_gunicorn):
+def test_sigterm_lets_a_running_export_finish(big_db, big_db_rows, start_gunicorn):
     graceful = 30
     process, address, log_path = start_gunicorn(big_db, GUNICORN_GRACEFUL_TIMEOUT=graceful)
-    total = rating_count(big_db)
+    total = big_db_rows
     conn = open_stream(address, "/csat?report=true", {**bearer(make_token()),
                                                       "X-Request-Id": "export-under-sigterm"})
     response = conn.getresponse()
@@ -216,10 +198,10 @@ def test_sigterm_lets_a_running_export_finish(big_db, start_gunicorn):
     assert lines[export]["request_id"] == "export-under-sigterm"
 
 
-def test_an_export_outliving_the_graceful_timeout_ends_truncated(big_db, start_gunicorn):
+def test_an_export_outliving_the_graceful_timeout_ends_truncated(big_db, big_db_rows, start_gunicorn):
     graceful = 2
     process, address, log_path = start_gunicorn(big_db, GUNICORN_GRACEFUL_TIMEOUT=graceful)
-    total = rating_count(big_db)
+    total = big_db_rows
     conn = open_stream(address, "/csat?report=true", bearer(make_token()))
     response = conn.getresponse()
     assert response.status == 200

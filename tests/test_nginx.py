@@ -9,9 +9,7 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import zlib
-from pathlib import Path
 
 import http.client
 import orjson
@@ -20,7 +18,7 @@ import pytest
 
 from csat.exports import BATCH_ROWS
 from tests.conftest import ROOT, bearer, make_token
-from tests.servers import add_ratings, free_port, gunicorn, open_stream, sessions, wait_for
+from tests.servers import free_port, gunicorn, open_stream, sessions, wait_for
 
 SAMPLE_CONFIG = ROOT / "deploy" / "nginx.conf"
 HEADERS = bearer(make_token(admin_id=1, permissions=["menu-csat"]))
@@ -66,24 +64,6 @@ http {{
     include {prefix}/csat.conf;
 }}
 """
-
-
-@pytest.fixture(scope="module")
-def big_db(databases, template_db):
-    url = databases.url(databases.create("nginx_big", template=template_db))
-    add_ratings(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def big_db_rows(big_db):
-    conn = psycopg2.connect(big_db)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM ratings")
-            return cursor.fetchone()[0]
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
