@@ -136,7 +136,8 @@ def test_compressed_exports_still_arrive_batch_by_batch(nginx, big_db):
         assert piece, "the stream ended before a row arrived"
         text += decompressor.decompress(piece)
     assert text.startswith(b"rating_id,rating,comment,")
-    assert export_in_progress(big_db)
+    # No export_in_progress check here: compressed, the whole export can fit in the socket
+    # buffers and end legitimately before we look; the uncompressed test above covers that.
     conn.close()
     assert wait_for(lambda: not export_in_progress(big_db), timeout=3)
 
