@@ -19,16 +19,25 @@ every key dropped is written to seed_pending_keys (migration 0016) in the transa
 drops it and removed in the one that rebuilds it, and the next seed rebuilds whatever is
 listed there. has_demo_data() is false while anything is pending, so `seed --if-empty`
 repairs it too. An advisory lock keeps two seeds of one database from interleaving.
+
+Every statement is a query file run through csat.db.load on the seed's own connections (it
+runs outside a request, so not through db.fetch_*): sql/seed/NN_*.sql and sql/seed_*.sql. Only
+statements whose identifiers are known at run time are composed here, with
+psycopg2.sql.Identifier: dropping and re-creating the keys and indexes found in the catalog
+(their definitions are PostgreSQL's own text, from pg_get_constraintdef and pg_get_indexdef),
+and ANALYZE of this module's table lists (a utility statement takes no parameters).
 """
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
+from psycopg2 import sql
+
+from csat.db import load
 
 log = logging.getLogger(__name__)
 
@@ -52,51 +61,6 @@ FILE_TASKS = {
 }
 WRITTEN_BY = {table: name for name, task in FILE_TASKS.items() for table in task["writes"]}
 CONNECTIONS = 2  # the machine's cores; each task is one backend's work
-SEED_LOCK = 7_261_733  # pg_advisory_lock key: one seed per database at a time
-
-SESSION_SETTINGS = """
-    SET statement_timeout = 0;
-    SET jit = off;
-    SET work_mem = '256MB';
-    SET maintenance_work_mem = '512MB';
-    SET synchronous_commit = off;
-    -- Both cores are already busy with a task each; parallel index builds would only steal
-    -- time from the other connection.
-    SET max_parallel_maintenance_workers = 0;
-"""
-
-# Foreign keys of the seeded tables and into the bulk tables (dropped first), then the bulk tables' primary
-# key, unique and exclusion constraints; each with its definition and comment.
-SAVED_CONSTRAINTS = """
-    SELECT c.conrelid::regclass::text, quote_ident(c.conname), c.confrelid::regclass::text,
-           pg_get_constraintdef(c.oid), c.contype = 'f', obj_description(c.oid, 'pg_constraint')
-    FROM pg_constraint c
-    WHERE (c.contype = 'f' AND (c.conrelid = ANY (%(seeded)s::regclass[])
-                                OR c.confrelid = ANY (%(bulk)s::regclass[])))
-       OR (c.contype IN ('p', 'u', 'x') AND c.conrelid = ANY (%(bulk)s::regclass[]))
-    ORDER BY c.contype = 'f' DESC, 1, 2
-"""
-# The bulk tables' other indexes (except replica identity and CLUSTER ones, left alone).
-SAVED_INDEXES = """
-    SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
-           obj_description(i.indexrelid, 'pg_class')
-    FROM pg_index i
-    WHERE i.indrelid = ANY (%(bulk)s::regclass[])
-      AND NOT i.indisreplident AND NOT i.indisclustered
-      AND NOT EXISTS (SELECT FROM pg_constraint c
-                      WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
-                        AND c.contype IN ('p', 'u', 'x'))
-    ORDER BY 1, 2
-"""
-PENDING = """
-    SELECT table_name, name, kind, references_table, statements FROM seed_pending_keys ORDER BY position
-"""
-REMEMBER = """
-    INSERT INTO seed_pending_keys (table_name, name, kind, references_table, statements, position)
-    VALUES (%s, %s, %s, %s, %s, (SELECT coalesce(max(position), 0) + 1 FROM seed_pending_keys))
-"""
-FORGET = "DELETE FROM seed_pending_keys WHERE table_name = %s AND name = %s"
-
 # PostgreSQL's lock modes as the tasks take them, and which pairs wait for each other.
 READ, INSERT, ANALYZE, BUILD, FOREIGN_KEY, ALTER = (
     "access share", "row exclusive", "share update exclusive", "share", "share row exclusive", "access exclusive")
@@ -117,7 +81,7 @@ class SeedError(RuntimeError):
 @dataclass
 class Task:
     name: str
-    statements: str
+    statements: str | sql.Composable
     locks: dict  # table -> lock mode
     after: set = field(default_factory=set)  # names of tasks that must be done first
     pending_key: tuple | None = None  # (table, name) in seed_pending_keys, removed with the work
@@ -128,48 +92,71 @@ class Task:
                    for table, mode in self.locks.items() if table in other.locks)
 
 
-def _sql(path):
-    """A seed file for psycopg2: psql's :'name' becomes %(name)s and every % becomes %%."""
-    text = path.read_text(encoding="utf-8").replace("%", "%%")
-    return re.sub(r"(?<![:\w]):'(\w+)'", r"%(\1)s", text)
+def _run(cursor, name, params=None):
+    """Run sql/<name>.sql through the shared loader on one of the seed's own connections."""
+    query = load(name)
+    cursor.execute(query.sql(), query.params(params or {}))
 
 
-def _timed(cursor, label, sql, params=None):
+def _seed_file(name, params):
+    """sql/seed/<name> as a statement and its parameters. The loader strips the comment lines and
+    only the last `;`, so a file of several statements (04_ticket_comments.sql) runs as one."""
+    query = load(f"seed/{Path(name).stem}")
+    return query.sql(), query.params(params)
+
+
+def _analyze(tables):
+    """ANALYZE takes no parameters: its table names are composed, from this module's lists."""
+    return sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables)))
+
+
+def _timed(cursor, label, statement, params=None):
     started = time.perf_counter()
-    cursor.execute(sql, params)
+    cursor.execute(statement, params)
     log.info("seed: %-40s %6.2f s", label, time.perf_counter() - started)
 
 
 def _suspend_keys(cursor):
     """Drop those constraints and indexes, writing each to seed_pending_keys first."""
     tables = {"seeded": list(SEEDED_TABLES), "bulk": list(BULK_TABLES)}
-    cursor.execute(SAVED_CONSTRAINTS, tables)
+    _run(cursor, "seed_keys_list", tables)
     constraints = cursor.fetchall()
-    cursor.execute(SAVED_INDEXES, tables)
+    _run(cursor, "seed_indexes_list", tables)
     indexes = cursor.fetchall()
 
-    for table, name, referenced, definition, is_foreign, comment in constraints:
-        restore = f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition};"
+    for table, name, referenced, definition, is_foreign, comment, table_identifier, constraint_name in constraints:
+        on_table, constraint = sql.Identifier(*table_identifier), sql.Identifier(constraint_name)
+        restore = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {};").format(on_table, constraint, sql.SQL(definition))
         if comment is not None:
-            restore += cursor.mogrify(f"\nCOMMENT ON CONSTRAINT {name} ON {table} IS %s;", (comment,)).decode()
+            restore += sql.SQL("\nCOMMENT ON CONSTRAINT {} ON {} IS {};").format(constraint, on_table,
+                                                                              sql.Literal(comment))
         kind, referenced = ("foreign key", referenced) if is_foreign else ("key", None)
-        cursor.execute(REMEMBER, (table, name, kind, referenced, restore))
-        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
-    for table, name, definition, comment in indexes:
-        restore = definition + ";"
+        _remember(cursor, table, name, kind, referenced, restore)
+        cursor.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(on_table, constraint))
+    for table, name, definition, comment, index_identifier in indexes:
+        index = sql.Identifier(*index_identifier)
+        restore = sql.SQL("{};").format(sql.SQL(definition))
         if comment is not None:
-            restore += cursor.mogrify(f"\nCOMMENT ON INDEX {name} IS %s;", (comment,)).decode()
-        cursor.execute(REMEMBER, (table, name, "index", None, restore))
-        cursor.execute(f"DROP INDEX {name}")
+            restore += sql.SQL("\nCOMMENT ON INDEX {} IS {};").format(index, sql.Literal(comment))
+        _remember(cursor, table, name, "index", None, restore)
+        cursor.execute(sql.SQL("DROP INDEX {}").format(index))
+
+
+def _remember(cursor, table, name, kind, referenced, restore):
+    _run(cursor, "seed_pending_key_remember", {"table_name": table, "name": name, "kind": kind,
+                                                "references_table": referenced,
+                                                "statements": restore.as_string(cursor)})
 
 
 def _plan(pending, params):
     """The tasks after the first transaction: the remaining seed files, each table's ANALYZE,
     and rebuilding everything in seed_pending_keys, with what each needs done before it."""
-    files = [Task(name, _sql(SEED_DIR / name),
-                  {**{t: READ for t in spec.get("reads", ())}, **{t: INSERT for t in spec["writes"]}},
-                  set(spec.get("after", ())), params=params)
-             for name, spec in FILE_TASKS.items()]
+    files = []
+    for name, spec in FILE_TASKS.items():
+        statement, values = _seed_file(name, params)
+        files.append(Task(name, statement,
+                          {**{t: READ for t in spec.get("reads", ())}, **{t: INSERT for t in spec["writes"]}},
+                          set(spec.get("after", ())), params=values))
     loaded = lambda table: {WRITTEN_BY[table]} if table in WRITTEN_BY else set()  # noqa: E731
     builds = [Task(f"{table}.{name}", statements, {table: ALTER if kind == "key" else BUILD}, loaded(table),
                    (table, name))
@@ -184,8 +171,8 @@ def _plan(pending, params):
     tasks = slowest + files + [task for task in builds if task not in slowest]
     # Statistics before the foreign keys, so their validation joins get good plans.
     for table in BULK_TABLES:
-        extra = ", rating_counts" if table == "ratings" else ""
-        tasks.append(Task(f"ANALYZE {table}", f"ANALYZE {table}{extra}", {table: ANALYZE}, loaded(table)))
+        analyzed = (table, "rating_counts") if table == "ratings" else (table,)
+        tasks.append(Task(f"ANALYZE {table}", _analyze(analyzed), {table: ANALYZE}, loaded(table)))
     for table, name, kind, referenced, statements in pending:
         if kind == "foreign key":
             needs = set()
@@ -221,7 +208,8 @@ def _run_tasks(tasks, connections):
             try:
                 with conn, conn.cursor() as cursor:
                     if task.pending_key:
-                        cursor.execute(FORGET, task.pending_key)
+                        table, name = task.pending_key
+                        _run(cursor, "seed_pending_key_forget", {"table_name": table, "name": name})
                     _timed(cursor, task.name, task.statements, task.params)
             except Exception as exc:  # any failure stops both connections after their task
                 with state:
@@ -248,7 +236,7 @@ def _extra_connection(conn):
         return None
     extra.autocommit = False
     with extra, extra.cursor() as cursor:
-        cursor.execute(SESSION_SETTINGS)
+        _run(cursor, "seed_session_setup")
     return extra
 
 
@@ -262,35 +250,33 @@ def seed_demo_data(conn, ratings: int, random_seed: int = 42) -> list[tuple[str,
     connections = [conn]
     try:
         with conn, conn.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", (SEED_LOCK,))  # held by the session to the end
-            cursor.execute(SESSION_SETTINGS)
+            _run(cursor, "seed_lock_acquire")  # held by the session to the end
+            _run(cursor, "seed_session_setup")
         extra = _extra_connection(conn) if CONNECTIONS > 1 else None
         connections += [extra] if extra else []
         with conn, conn.cursor() as cursor:  # the first transaction: all or nothing
-            _timed(cursor, first_files[0].name, _sql(first_files[0]), params)  # 00_reset.sql: the TRUNCATE
+            _timed(cursor, first_files[0].name, *_seed_file(first_files[0].name, params))  # 00_reset.sql: the TRUNCATE
             _suspend_keys(cursor)
             for path in first_files[1:]:
-                _timed(cursor, path.name, _sql(path), params)
-            _timed(cursor, "ANALYZE", "ANALYZE " + ", ".join(t for t in SEEDED_TABLES if t not in BULK_TABLES))
-            cursor.execute(PENDING)
+                _timed(cursor, path.name, *_seed_file(path.name, params))
+            _timed(cursor, "ANALYZE", _analyze(t for t in SEEDED_TABLES if t not in BULK_TABLES))
+            _run(cursor, "seed_pending_keys_list")
             tasks = _plan(cursor.fetchall(), params)
         error = _run_tasks(tasks, connections)
         if error is not None:
             raise SeedError(f"the seed failed after loading part of the data ({error}); keys and indexes not "
                             "rebuilt yet are listed in seed_pending_keys: run the seed again to finish") from error
-        counts = []
         with conn, conn.cursor() as cursor:
-            for table in SEEDED_TABLES:
-                cursor.execute(f"SELECT count(*) FROM {table}")
-                counts.append((table, cursor.fetchone()[0]))
+            _run(cursor, "seed_counts_list", {"seeded": list(SEEDED_TABLES)})
+            counts = cursor.fetchall()
     finally:
         for extra in connections[1:]:
             extra.close()
         try:
             conn.rollback()
             with conn.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", (SEED_LOCK,))
-                cursor.execute("RESET ALL")
+                _run(cursor, "seed_lock_release")
+                _run(cursor, "seed_session_reset")
             conn.commit()
             conn.autocommit = autocommit
         except psycopg2.Error:  # the connection is gone, and with it the session's lock
@@ -303,7 +289,7 @@ def has_demo_data(conn) -> bool:
     """True when the database has ratings and no seed left keys to rebuild."""
     idle = conn.get_transaction_status() == 0  # psycopg2.extensions.TRANSACTION_STATUS_IDLE
     with conn.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT FROM ratings) AND NOT EXISTS (SELECT FROM seed_pending_keys)")
+        _run(cursor, "seed_demo_data_check")
         found = cursor.fetchone()[0]
     if idle and not conn.autocommit:
         conn.rollback()  # end the transaction this query opened, nothing else
