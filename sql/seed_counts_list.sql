@@ -1,14 +1,18 @@
--- seed_counts_list.sql: the exact number of rows in each table, in the order given; one row (table_name, rows) per table.
--- Params: seeded regclass[] (the tables the seed fills)
--- psql -v seeded='{locales,companies,users,carriers,administrators,ticket_types,ticket_statuses,tickets,ticket_comments,ratings,rating_follow_ups,rating_follow_up_history}' -d "$DATABASE_URL" -f sql/seed_counts_list.sql
+-- seed_counts_list.sql: the exact number of rows in each table the seed fills, in load order; one row (table_name, rows) per table.
+-- Params: none.
+-- psql -d "$DATABASE_URL" -f sql/seed_counts_list.sql
 --
--- query_to_xml runs a count(*) per table named in the array, so the list of tables stays where
--- the seed keeps it; regclass's text is the table's name as PostgreSQL quotes it.
-WITH params AS (
-    SELECT :'seeded'::regclass[] AS seeded
-)
-SELECT t.id::text AS table_name,
-       (xpath('/row/rows/text()',
-              query_to_xml(format('SELECT count(*) AS rows FROM %s', t.id), false, true, '')))[1]::text::bigint AS rows
-FROM params p, unnest(p.seeded) WITH ORDINALITY AS t (id, position)
-ORDER BY t.position;
+-- Exact counts, one count(*) per table, written out: the embedded PostgreSQL of laptops has no
+-- libxml, so query_to_xml is not an option. Keep in step with csat/seed.py SEEDED_TABLES.
+SELECT 'locales' AS table_name, (SELECT count(*) FROM locales) AS rows
+UNION ALL SELECT 'companies', (SELECT count(*) FROM companies)
+UNION ALL SELECT 'users', (SELECT count(*) FROM users)
+UNION ALL SELECT 'carriers', (SELECT count(*) FROM carriers)
+UNION ALL SELECT 'administrators', (SELECT count(*) FROM administrators)
+UNION ALL SELECT 'ticket_types', (SELECT count(*) FROM ticket_types)
+UNION ALL SELECT 'ticket_statuses', (SELECT count(*) FROM ticket_statuses)
+UNION ALL SELECT 'tickets', (SELECT count(*) FROM tickets)
+UNION ALL SELECT 'ticket_comments', (SELECT count(*) FROM ticket_comments)
+UNION ALL SELECT 'ratings', (SELECT count(*) FROM ratings)
+UNION ALL SELECT 'rating_follow_ups', (SELECT count(*) FROM rating_follow_ups)
+UNION ALL SELECT 'rating_follow_up_history', (SELECT count(*) FROM rating_follow_up_history);
