@@ -26,6 +26,7 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 # Enough ratings that an export (~650 bytes a row as JSON) is far larger than every socket
 # buffer between server and client: a client that stops reading really stalls the export.
 EXTRA_RATINGS = 40_000
+CLIENT_RECEIVE_BUFFER = 64 * 1024
 
 
 def free_port():
@@ -128,6 +129,13 @@ def open_stream(address, path, headers=None):
     """An HTTP/1.1 connection with the request sent; call getresponse() to read."""
     host, port = address.rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    # A small, fixed receive buffer: loopback autotuning grows it to 32 MB, enough to swallow
+    # a whole test export, which would then end before a test could observe it mid-stream.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CLIENT_RECEIVE_BUFFER)
+    sock.settimeout(60)
+    sock.connect((host, int(port)))
+    conn.sock = sock
     conn.request("GET", path, headers=headers or {})
     conn.raw_sock = conn.sock  # http.client forgets it once a response says it will close
     return conn
