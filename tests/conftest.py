@@ -117,11 +117,11 @@ def big_db(request, databases, template_db):
     Exports from it are far larger than any socket buffer, so streaming, disconnects and
     shutdowns can be observed mid-body. Tests only read it.
     """
-    from tests.servers import add_ratings
+    from tests.servers import EXTRA_RATINGS, add_ratings
 
     module = request.module.__name__.rsplit(".", 1)[-1]
     url = databases.url(databases.create(f"big_{module}", template=template_db))
-    add_ratings(url)
+    add_ratings(url, getattr(request.module, "BIG_DB_EXTRA_RATINGS", EXTRA_RATINGS))
     return url
 
 

@@ -359,15 +359,16 @@ def test_a_csv_client_that_leaves_during_the_copy_frees_the_connection(server, b
 
 
 def test_a_failure_after_the_first_byte_truncates_the_stream(server, big_db):
-    conn = open_stream(server[0], "/csat?report=true&format=csv", headers())
+    conn = open_stream(server[0], "/csat?report=true", headers())
     response = conn.getresponse()
-    assert response.readline().startswith(b"rating_id,")
+    assert len(orjson.loads(response.readline())) == BATCH_ROWS
     admin = psycopg2.connect(big_db)
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND query LIKE '%%csat_export%%' "
-                       "AND application_name = 'csat-service' AND backend_type = 'client backend'")
+                       "AND application_name = 'csat-service' AND backend_type = 'client backend' "
+                       "AND state <> 'idle'")  # not a pooled connection an earlier export left
         assert cursor.fetchall() == [(True,)]
     admin.close()
 
