@@ -27,7 +27,8 @@ from csat.auth import (CSAT_ADD_COMMENTS, CSAT_UPDATE_COMMENTS, MENU_CSAT, curre
                        require_permission)
 from csat.bodies import parse_json_body
 from csat.errors import Conflict, NotFound
-from schemas.follow_ups import BIGINT_MAX, CommentIn, FollowUpHistoryOut, SuccessOut
+from schemas import BIGINT_MAX
+from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut
 
 bp = Blueprint("follow_ups", __name__, url_prefix="/csat")
 

@@ -6,12 +6,12 @@ from csat import db, filtered_counts
 from csat.auth import COMPANY_REQUEST_VIEW, MENU_CSAT, ensure_visible, require_permission
 from csat.errors import NotFound
 from csat.rating_filters import parse_list_args
+from schemas import BIGINT_MAX
 from schemas.ratings import RatingRow
 
 bp = Blueprint("ratings", __name__, url_prefix="/csat")
 
 ROW_FIELDS = tuple(RatingRow().fields)
-_BIGINT_MAX = 2**63 - 1
 
 
 @bp.get("")
@@ -30,7 +30,7 @@ def ratings_list():
     return jsonify(_page(rows, args.draw))
 
 
-@bp.get(f"/<int(max={_BIGINT_MAX}):rating_id>")
+@bp.get(f"/<int(max={BIGINT_MAX}):rating_id>")
 @require_permission(MENU_CSAT)
 def rating_details(rating_id):
     """One rating's details; 404 when it does not exist or lies outside the caller's locales."""
@@ -40,7 +40,7 @@ def rating_details(rating_id):
     return jsonify({"details": details})
 
 
-@bp.get(f"/ticket/<int(max={_BIGINT_MAX}):ticket_id>")
+@bp.get(f"/ticket/<int(max={BIGINT_MAX}):ticket_id>")
 @require_permission(MENU_CSAT, COMPANY_REQUEST_VIEW)
 def ticket_rating_details(ticket_id):
     """The rating of a ticket (the survey card in the ticket chat); null when nobody rated it."""

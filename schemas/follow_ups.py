@@ -2,7 +2,8 @@
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-BIGINT_MAX = 2**63 - 1  # ratings.id is a bigint; larger ids would fail the cast, not miss
+from schemas import BIGINT_MAX
+
 COMMENTS_MAX_CHARS = 2000  # rating_follow_ups.comments CHECK
 
 

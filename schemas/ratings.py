@@ -10,6 +10,8 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from schemas import BIGINT_MAX
+
 MAX_PAGE_LENGTH = 1000
 MAX_LIST_ITEMS = 500
 MAX_SEARCH_LENGTH = 200
@@ -101,7 +103,7 @@ class Search(fields.String):
         return text or None
 
 
-def _positive_id(maximum=2**63 - 1):
+def _positive_id(maximum=BIGINT_MAX):
     return fields.Integer(validate=validate.Range(min=1, max=maximum))
 
 
