@@ -38,7 +38,7 @@
 -- when there are none).
 -- Rows are given their local day without converting each timestamp to the time zone (three
 -- times the cost of the whole trend): the local midnights of the days the data can span are
--- computed once as instants, and width_bucket finds each rating's day among them.
+-- computed once as instants (see day_cells).
 WITH params AS NOT MATERIALIZED (
     SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
            csat_arg_bigints(:'company_ids')         AS company_ids,
@@ -94,39 +94,65 @@ value_cells AS (
                          ('source_platform', 'whatsapp', rc.whatsapp)) AS v (dimension, value, n)
     WHERE v.n > 0
 ),
+-- The copies of the ticket's type and agent on the rating (migration 0023) make this a scan of
+-- the ratings alone; ratings without a ticket (carrier and shop) form the NULL type and agent.
 ticket_cells AS (
-    SELECT t.type_id, t.assigned_admin_id, r.score, count(*) AS n
+    SELECT r.ticket_type_id AS type_id, r.assigned_admin_id, r.score, count(*) AS n
     FROM filtered r
-    JOIN tickets t ON t.id = r.ticket_id
-    GROUP BY t.type_id, t.assigned_admin_id, r.score
+    GROUP BY r.ticket_type_id, r.assigned_admin_id, r.score
 ),
 -- The local days any matching rating can fall on: the filter's dates, narrowed to the days
 -- between the oldest and newest rating of all (two index lookups), so an open or far-reaching
--- range never generates days without data.
+-- range never generates days without data. Each day is the instants [starts, ends), its local
+-- midnights, so daylight-saving days are 23 or 25 hours long.
 day_span AS (
     SELECT greatest(p.start_date, ((SELECT min(r.created_at) FROM ratings r) AT TIME ZONE p.time_zone)::date) AS first_day,
            least(p.end_date, ((SELECT max(r.created_at) FROM ratings r) AT TIME ZONE p.time_zone)::date)      AS last_day
     FROM params p
 ),
-day_starts AS (
-    SELECT s.first_day,
-           array_agg(d.day AT TIME ZONE p.time_zone ORDER BY d.day) AS starts
+days AS (
+    SELECT d.day::date                                         AS day,
+           d.day AT TIME ZONE p.time_zone                      AS starts,
+           (d.day + interval '1 day') AT TIME ZONE p.time_zone AS ends
     FROM day_span s, params p,
-         generate_series(s.first_day::timestamp, (s.last_day + 1)::timestamp, interval '1 day') AS d (day)
-    GROUP BY s.first_day
+         generate_series(s.first_day::timestamp, s.last_day::timestamp, interval '1 day') AS d (day)
 ),
--- width_bucket(x, starts) = i where starts[i] <= x < starts[i + 1]: day first_day + i - 1.
-bucket_cells AS (
-    SELECT width_bucket(r.created_at, (SELECT ds.starts FROM day_starts ds))  AS bucket,
-           count(*)                                                           AS n,
-           sum(r.score)                                                       AS score_sum,
-           count(*) FILTER (WHERE r.score >= 4)                               AS satisfied
-    FROM filtered r
-    GROUP BY 1
+-- Two ways to give the matching ratings their day; the planner drops the one not taken (its
+-- condition is a constant). Without filters beyond locale, scores and dates, all the trend
+-- needs is in ratings_created_at_score_idx (0023): one index-only range scan per day, no
+-- timestamp converted or hashed (45 ms for 730 days at 1,000,000 ratings, against 220 ms).
+-- Other filters have better access paths of their own, which a scan per day would repeat
+-- 730 times: the matching ratings are read once and width_bucket finds each one's day among
+-- the days' first instants (starts[i] <= created_at < starts[i + 1] is day i of the span).
+day_method AS (
+    SELECT p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
+           AND p.agent_ids IS NULL AND p.carriers IS NULL AND p.has_comment IS NULL
+           AND p.follow_up IS NULL AND p.search IS NULL   AS per_day_index_scan
+    FROM params p
+),
+day_starts AS (
+    SELECT min(d.day) AS first_day, array_agg(d.starts ORDER BY d.day) || max(d.ends) AS starts
+    FROM days d
 ),
 day_cells AS (
-    SELECT ds.first_day + bc.bucket - 1 AS day, bc.n, bc.score_sum, bc.satisfied
-    FROM bucket_cells bc, day_starts ds
+    SELECT d.day, c.n, c.score_sum, c.satisfied
+    FROM days d,
+         LATERAL (SELECT count(*)                             AS n,
+                         sum(r.score)                         AS score_sum,
+                         count(*) FILTER (WHERE r.score >= 4) AS satisfied
+                  FROM filtered r
+                  WHERE r.created_at >= d.starts AND r.created_at < d.ends) AS c
+    WHERE (SELECT m.per_day_index_scan FROM day_method m) AND c.n > 0
+    UNION ALL
+    SELECT ds.first_day + b.bucket - 1, b.n, b.score_sum, b.satisfied
+    FROM day_starts ds,
+         (SELECT width_bucket(r.created_at, (SELECT ds.starts FROM day_starts ds)) AS bucket,
+                 count(*)                                                          AS n,
+                 sum(r.score)                                                      AS score_sum,
+                 count(*) FILTER (WHERE r.score >= 4)                              AS satisfied
+          FROM filtered r
+          WHERE NOT (SELECT m.per_day_index_scan FROM day_method m)
+          GROUP BY 1) AS b
 ),
 headline AS (
     SELECT coalesce(sum(c.n), 0)::bigint                                AS total,
@@ -140,15 +166,6 @@ headline AS (
            coalesce(sum(c.with_comment), 0)::bigint                      AS with_comment,
            (SELECT fu.detractors_followed_up FROM followed_up fu)        AS detractors_followed_up
     FROM rating_cells c
-),
--- Ratings without a ticket (carrier and shop) join the null ticket type and agent.
-ticket_or_none_cells AS (
-    SELECT tc.type_id, tc.assigned_admin_id, tc.score, tc.n
-    FROM ticket_cells tc
-    UNION ALL
-    SELECT NULL, NULL, rc.score, rc.n - rc.ticket
-    FROM rating_cells rc
-    WHERE rc.n > rc.ticket
 ),
 groups AS (
     SELECT vc.dimension, vc.value, NULL::integer AS carrier_id,
@@ -168,7 +185,7 @@ groups AS (
            NULL, NULL, tc.type_id, tc.assigned_admin_id,
            sum(tc.n)::bigint, sum(tc.n * tc.score)::bigint,
            (sum(tc.n) FILTER (WHERE tc.score >= 4))::bigint
-    FROM ticket_or_none_cells tc
+    FROM ticket_cells tc
     GROUP BY GROUPING SETS ((tc.type_id), (tc.assigned_admin_id))
 ),
 shares AS (
