@@ -437,7 +437,8 @@ def run_export(app, database_url, host, port, headers, master, facts):
         auth.authenticate()
         args = parse_list_args()
         query = db.load("ratings_export")
-        sql, params = query.sql(args.identifiers), query.params(args.params)
+        sql = query.sql(args.identifiers)
+        params = query.params({**args.params, "row_offset": 0, "row_limit": None})  # all of it
     with app.app_context():
         conn = app.extensions["csat_db"].pool("replica").connect()
     with conn.cursor() as cursor:

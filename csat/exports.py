@@ -18,21 +18,25 @@ Formats (`format=json`, the default, or `format=csv`):
   |all>.csv"` (`.jsonl` for JSON: every line is one JSON value, the whole body is not),
   `X-Accel-Buffering: no` (nginx passes each batch on at once), `Cache-Control: no-store`.
 
-Where the rows come from (one read-only repeatable-read transaction: one snapshot):
-- JSON: a psycopg2 named (server-side) cursor, 1000 rows per FETCH. A cursor is planned
-  for a fast start: it walks the sort's index and joins with nested loops, so the first
-  batch is ready in milliseconds and the database keeps producing while Python encodes.
-  Rows become JSON with orjson; having PostgreSQL build each row's JSON text instead
-  costs the database ~70% more time, and the database is the slower half.
+Where the rows come from (one read-only repeatable-read transaction: one snapshot), in two
+statements of sql/ratings_export.sql, both formats alike: the first 1000 rows (row_limit
+1000), planned for a fast start by their LIMIT, so the first byte leaves at once; then the
+rest (row_offset 1000, no limit), planned as a whole read: parallel hash joins and one sort,
+the plan psql's COPY of the same query uses, 1.25x (JSON) to 2x (CSV) the rows a second of
+walking the sort's index. The first batch of the rest waits for that sort (~2.5 s at
+1,000,000 rows), while the client already has the first chunk.
+- JSON: the first rows through an ordinary cursor, the rest through a psycopg2 named
+  (server-side) cursor, 1000 rows per FETCH, each FETCH a statement under the export's
+  statement timeout (cursor_tuple_fraction = 1, sql/export_session_setup.sql, is what
+  makes the planner plan the cursor as a whole read). Rows become JSON with orjson; having
+  PostgreSQL build each row's JSON text instead cost the database ~70% more time, and the
+  database is the slower half.
 - CSV: PostgreSQL writes the CSV itself (`COPY (the export query) TO STDOUT (FORMAT csv)`),
   the very statement the export's speed is judged against. Python only turns each row's
   LF into CRLF and groups rows into 1000-row chunks (the stdlib csv module encodes a
-  fifth as fast). It takes two statements: the first 1000 rows (with the header), planned
-  for a fast start by their LIMIT, so the first byte leaves at once; then the rest
-  (OFFSET 1000), planned as a whole read: parallel hash joins and one sort, the plan
-  psql's COPY of the same query uses, about twice as fast as walking the index.
-  The second COPY is one statement for the rest of the download, so it runs without the
-  export statement timeout: a slow client must not cut its own download short.
+  fifth as fast). The second COPY is one statement for the rest of the download, so it
+  runs without the export statement timeout: a slow client must not cut its own download
+  short.
 - After the first chunk, a helper thread (see Prefetch) reads ahead: it fetches (or
   receives COPY rows) while the response thread sends, through a queue of two chunks, so
   memory stays flat and a client that stops reading stops the database too.
@@ -72,13 +76,12 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000
 CURSOR_NAME = "csat_export"
-# COPY takes a query, not a prepared statement: the export query goes inside as it is. The
-# leading comment names the export in pg_stat_activity (whose query text is cut at 1 kB), as
-# the cursor's name does for JSON.
-COPY_FIRST_ROWS = ("/* csat_export */ COPY (SELECT * FROM ({query}) AS export LIMIT {rows}) "
-                   "TO STDOUT WITH (FORMAT csv, HEADER)")
-COPY_OTHER_ROWS = ("/* csat_export */ COPY (SELECT * FROM ({query}) AS export OFFSET {rows}) "
-                   "TO STDOUT WITH (FORMAT csv)")
+# Names the export's statements in pg_stat_activity (whose query text is cut at 1 kB).
+EXPORT_MARK = "/* csat_export */ "
+# COPY takes a query, not a prepared statement: the export query goes inside with its
+# parameters filled in (cursor.mogrify).
+COPY_FIRST_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
+COPY_OTHER_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv)"
 
 
 def export_ratings(list_args) -> Response:
@@ -128,13 +131,15 @@ class RatingExport:
         statement; it is discarded with its idle siblings and the start retried once.
         """
         query = db.load("ratings_export")
-        sql, values = query.sql(identifiers), query.params(params)
+        sql = EXPORT_MARK + query.sql(identifiers)
+        first = query.params({**params, "row_offset": 0, "row_limit": BATCH_ROWS})
+        rest = query.params({**params, "row_offset": BATCH_ROWS, "row_limit": None})
         for attempt in (1, 2):
             try:
                 self._open_transaction()
                 self._claim_slot()
                 self._apply_settings(self.settings.export_statement_timeout_ms)
-                self.first_chunk = self.rows.first_chunk(self._conn, sql, values)
+                self.first_chunk = self.rows.first_chunk(self._conn, sql, first, rest)
                 return
             except psycopg2.Error as exc:
                 self._release()
@@ -263,7 +268,8 @@ class ExportBody:
 
 
 class JsonRows:
-    """JSON lines: each FETCH of the named cursor as one JSON array of row objects."""
+    """JSON lines: the first rows, then each FETCH of the named cursor, as one JSON array of
+    row objects each."""
 
     content_type = "application/json"
     extension = "jsonl"
@@ -272,18 +278,24 @@ class JsonRows:
 
     def __init__(self):
         self.more = False
+        self._conn = None
+        self._sql = None
+        self._rest = None
         self._cursor = None
         self._columns = ()
 
-    def first_chunk(self, conn, sql, values):
-        self._cursor = conn.cursor(name=CURSOR_NAME, scrollable=False)
-        self._cursor.execute(sql, values)
-        rows = self._cursor.fetchmany(BATCH_ROWS)
-        self._columns = tuple(column.name for column in self._cursor.description)
-        self.more = len(rows) == BATCH_ROWS  # a short batch is the last one
+    def first_chunk(self, conn, sql, first, rest):
+        with conn.cursor() as cursor:
+            cursor.execute(sql, first)
+            rows = cursor.fetchall()
+            self._columns = tuple(column.name for column in cursor.description)
+        self._conn, self._sql, self._rest = conn, sql, rest
+        self.more = len(rows) == BATCH_ROWS  # fewer rows: there is no rest
         return len(rows), self._encode(rows)
 
     def other_chunks(self, deliver):
+        self._cursor = self._conn.cursor(name=CURSOR_NAME, scrollable=False)
+        self._cursor.execute(self._sql, self._rest)
         while rows := self._cursor.fetchmany(BATCH_ROWS):
             deliver((len(rows), self._encode(rows)))
             if len(rows) < BATCH_ROWS:
@@ -291,6 +303,7 @@ class JsonRows:
 
     def close(self):
         """Close the cursor before the rollback (a no-op once the transaction is aborted)."""
+        self._conn = None
         cursor, self._cursor = self._cursor, None
         if cursor is not None and (cursor.connection.info.transaction_status
                                    == psycopg2.extensions.TRANSACTION_STATUS_INTRANS):
@@ -312,13 +325,13 @@ class CsvRows:
     def __init__(self):
         self.more = False
         self._conn = None
-        self._sql = None
+        self._rest = None
 
-    def first_chunk(self, conn, sql, values):
+    def first_chunk(self, conn, sql, first, rest):
         with conn.cursor() as cursor:
-            self._sql = cursor.mogrify(sql, values).decode()
+            self._rest = cursor.mogrify(sql, rest).decode()
             lines = CopyLines(deliver=None)
-            cursor.copy_expert(COPY_FIRST_ROWS.format(query=self._sql, rows=BATCH_ROWS), lines)
+            cursor.copy_expert(COPY_FIRST_ROWS.format(query=cursor.mogrify(sql, first).decode()), lines)
         self._conn = conn
         header_and_rows = lines.take()
         rows = len(header_and_rows) - 1
@@ -328,7 +341,7 @@ class CsvRows:
     def other_chunks(self, deliver):
         lines = CopyLines(deliver)
         with self._conn.cursor() as cursor:
-            cursor.copy_expert(COPY_OTHER_ROWS.format(query=self._sql, rows=BATCH_ROWS), lines)
+            cursor.copy_expert(COPY_OTHER_ROWS.format(query=self._rest), lines)
         lines.flush()
 
     def close(self):

@@ -1,7 +1,7 @@
 -- ratings_export.sql: every CSAT list row matching the filters, in the list's order, with no paging (report=true).
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text
+-- Params: row_offset bigint, row_limit bigint|empty (no limit), locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_export.sql
+-- psql -v row_offset=0 -v row_limit= -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_export.sql
 --
 -- The same filters (csat_filtered_ratings), columns, asset URL expressions and sort as
 -- ratings_page.sql, so an export equals the list's pages laid end to end. The row is
@@ -11,9 +11,12 @@
 -- compares exports with list pages, so the two definitions cannot drift apart unnoticed.
 -- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006)
 -- so a filtered export uses the same indexes as the list.
--- Plans (csat/exports.py): read through a named cursor (JSON), the planner picks a fast-start
--- plan that walks the sort's index and joins with nested loops, so the first row is ready in
--- milliseconds; as a whole COPY (CSV, and psql below) it hash-joins in parallel and sorts.
+-- row_offset and row_limit cut the export in two (csat/exports.py): the first 1000 rows
+-- (LIMIT 1000: a fast-start plan that walks the sort's index and joins with nested loops, so
+-- the first batch is ready in milliseconds), then the rest (OFFSET 1000, no limit: planned as
+-- a whole read, parallel hash joins and one sort, ~1.5x less database time than walking the
+-- index). Both run in the export's one snapshot, and the order is total (id breaks ties), so
+-- the two parts are the whole export exactly once. psql below exports everything at once.
 -- Operators can export the same rows with
 --   psql ... -c "\copy (<this query with the variables filled in>) to 'out.csv' csv header"
 WITH params AS (
@@ -67,4 +70,5 @@ LEFT JOIN ticket_types tt     ON tt.id = t.type_id
 LEFT JOIN ticket_statuses ts  ON ts.id = t.status_id
 LEFT JOIN carriers ca         ON ca.id = r.carrier_id
 LEFT JOIN rating_follow_ups f ON f.rating_id = r.id
-ORDER BY :sort_column :sort_direction, r.id :sort_direction;
+ORDER BY :sort_column :sort_direction, r.id :sort_direction
+LIMIT NULLIF(:'row_limit', '')::bigint OFFSET :'row_offset'::bigint;
