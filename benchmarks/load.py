@@ -120,10 +120,13 @@ def pgbench_scripts(workdir, statements_by_path, paths, mogrify):
 
 def run_pgbench(pgbench, database_url, script_arguments, connections, seconds, workdir):
     log_dir = tempfile.mkdtemp(prefix="pgbench-", dir=workdir)
+    # The session settings of the service's pool (csat/db.py): without jit=off, PostgreSQL
+    # JIT-compiles the summary for seconds on every execution, which the service never does.
+    env = dict(os.environ, PGOPTIONS="-c jit=off -c TimeZone=UTC")
     completed = subprocess.run(
         [pgbench, "-n", "-c", str(connections), "-j", "2", "-T", str(seconds),
          "-l", "--log-prefix", os.path.join(log_dir, "tx"), *script_arguments, database_url],
-        capture_output=True, text=True, cwd=log_dir)
+        capture_output=True, text=True, cwd=log_dir, env=env)
     if completed.returncode != 0:
         errors = [line for line in completed.stderr.splitlines() if "ERROR:" in line]
         first = errors[0].split("ERROR:", 1)[1].strip() if errors else completed.stderr.strip()[-300:]

@@ -8,10 +8,13 @@
 -- over the ratings themselves cannot be, and took twice as long); totals, breakdowns and
 -- periods are then rolled up from the cells:
 --   rating_cells  by carrier and score: headline and the source, platform and carrier breakdowns;
---   ticket_cells  by the ticket's type and assigned agent and score (ticket ratings only);
---   day_cells     by local day: the trend (not in parallel: the planner cannot estimate
---                 the number of days and expects a million groups);
--- plus the count of followed-up detractors.
+--   ticket_cells  by the ticket's type and assigned agent and score (ticket ratings only; the
+--                 rating's copies of its ticket's values, migration 0023, so no join);
+--   day_cells     by local day: the trend (one index range scan per day, or one pass with
+--                 width_bucket, depending on the filters: see day_method);
+-- plus the count of followed-up detractors. Without filters at 1,000,000 ratings: ~270 ms on
+-- two cores (rating_cells 75, day_cells 50, followed-up detractors 50, ticket_cells 25, the rest
+-- rolling up and JSON).
 --
 -- Headline: csat is the share of 4-5 star ratings among all, as a percentage with one decimal;
 -- average has two; both NULL when nothing matches. A detractor scored 1-2; followed up = has a
