@@ -85,7 +85,7 @@ def main(argv=None):
     token = service.make_token(secret, facts["admin_id"])
     headers = {"Authorization": "Bearer " + token}
     shapes = shape_defs.build_shapes(facts)
-    record_all(app, shapes, headers, stages)
+    record_all(app, conn, shapes, headers, stages)
 
     log_path = HERE / "results" / "gunicorn.log.tmp"
     with service.gunicorn(options.database_url, secret, log_path, options.workers,
@@ -279,14 +279,15 @@ def make_app(database_url, secret):
 
 # -- shapes -----------------------------------------------------------------------------
 
-def record_all(app, shapes, headers, stages):
+def record_all(app, conn, shapes, headers, stages):
     """Record each needed shape's SQL; a shape whose endpoint fails is reported, not fatal."""
     needed = set(stages) | ({"list", "summary", "details", "agents"} if "concurrency" in stages else set())
     for shape in shapes:
         if shape.group not in needed:
             continue
         for path in shape.paths:
-            status, calls = shape_defs.record_queries(app, path, headers)
+            before = (lambda: shape_defs.move_version(conn)) if shape.fresh else None
+            status, calls = shape_defs.record_queries(app, path, headers, before)
             if status != 200:
                 shape.queries = None
                 shape.problem = "missing" if status == 404 else f"answered {status} in-process"
@@ -304,6 +305,8 @@ def measure_shape(client, conn, shape, iterations, warmup, budget_seconds=25):
     warm_until = time.monotonic() + 5  # a slow shape (seconds a request) warms up less
     for i in range(warmup * len(paths)):
         path = paths[i % len(paths)]
+        if shape.fresh:
+            shape_defs.move_version(conn)
         client.get(path)
         run_sql(conn, shape.queries[path])
         if time.monotonic() > warm_until and i >= len(paths):
@@ -312,6 +315,8 @@ def measure_shape(client, conn, shape, iterations, warmup, budget_seconds=25):
     deadline = time.monotonic() + budget_seconds
     for i in range(iterations):
         path = paths[i % len(paths)]
+        if shape.fresh:
+            shape_defs.move_version(conn)
         elapsed, status, body = client.timed_get(path)
         if status != 200:
             raise RuntimeError(f"{shape.name}: {path} answered {status}: {body[:300]!r}")

@@ -1,4 +1,4 @@
--- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON) and trend points (JSON).
+-- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), and the rating_filter_version they were read at.
 -- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int
 -- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -d "$DATABASE_URL" -f sql/summary_figures.sql
 --
@@ -310,5 +310,6 @@ SELECT h.total,
        to_char(r.last_day, 'YYYY-MM-DD')                                         AS last_day,
        CASE WHEN t.has_periods THEN r.granularity ELSE r.requested END           AS granularity,
        b.breakdowns,
-       t.points                                                                  AS trend_points
-FROM headline h, range_granularity r, breakdowns b, trend t;
+       t.points                                                                  AS trend_points,
+       stamp.version                                                             AS filter_version
+FROM headline h, range_granularity r, breakdowns b, trend t, rating_filter_version stamp;

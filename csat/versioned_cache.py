@@ -1,0 +1,53 @@
+"""Values remembered with the rating_filter_version they were read at, one bounded LRU per app.
+
+rating_filter_version (migrations 0021, 0024) moves in the same transaction as every change
+that can alter a list filter's result or a summary, so a value read at version V is still
+exact for as long as the database reads V. The caches built on this (recordsFiltered in
+csat/filtered_counts.py, whole summaries in csat/summary.py) only decide whether the database
+must compute again; whether V is still current is always asked of the database.
+
+Bounded, least recently used first out; one per app (so per database and per worker
+process), shared by the worker's threads.
+"""
+
+import threading
+from collections import OrderedDict
+
+from flask import current_app
+
+
+class VersionedCache:
+    def __init__(self, max_entries):
+        self.max_entries = max_entries
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """(version, value) remembered for key, or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, version, value):
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+def for_app(name, max_entries):
+    """The current app's cache called `name` (apps may use different databases)."""
+    extensions = current_app.extensions
+    cache = extensions.get(name)
+    if cache is None:
+        cache = extensions.setdefault(name, VersionedCache(max_entries))
+    return cache
+
+
+def key_of(arguments):
+    """A hashable key for a dict of query arguments (lists become tuples; order-free)."""
+    return tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
+                        for name, value in arguments.items()))

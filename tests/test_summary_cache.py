@@ -1,0 +1,101 @@
+"""Remembered summaries (csat/summary.py): served again only while rating_filter_version holds.
+
+Each test writes to a database of its own and checks that the very next summary shows the
+write, and that an unchanged database is answered from memory (no summary query at all).
+"""
+
+import psycopg2
+import pytest
+
+from app import create_app
+from csat import db
+from tests.conftest import make_settings
+
+
+def execute(url, statement, params=None):
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def summary(fresh_db, auth_headers, monkeypatch):
+    """get(query) -> (body, names of the query files the request ran)."""
+    application = create_app(make_settings(fresh_db))
+    client = application.test_client()
+    headers = auth_headers(permissions=["menu-csat"])
+    original = db.run
+
+    def get(query=""):
+        ran = []
+
+        def recording(name, params=None, **options):
+            ran.append(name)
+            return original(name, params, **options)
+
+        monkeypatch.setattr(db, "run", recording)
+        response = client.get(f"/csat/summary?{query}", headers=headers)
+        monkeypatch.setattr(db, "run", original)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json(), [name for name in ran if name not in ("admin_get", "locales_list")]
+
+    yield get
+    application.extensions["csat_db"].close()
+
+
+def test_an_unchanged_database_is_answered_from_memory(summary):
+    first, ran_first = summary("compare=previous&startDate=2025-01-01&endDate=2025-06-30")
+    again, ran_again = summary("compare=previous&startDate=2025-01-01&endDate=2025-06-30")
+    assert ran_first == ["summary_figures", "summary_totals"]
+    assert ran_again == ["rating_filter_version_get"]
+    assert again == first
+
+
+def test_other_arguments_are_other_summaries(summary):
+    whole, _ = summary("")
+    fives, ran = summary("score=5")
+    assert ran == ["summary_figures"]
+    assert fives["total"] == whole["distribution"]["5"] < whole["total"]
+    by_month, ran = summary("granularity=month")
+    assert ran == ["summary_figures"]
+
+
+@pytest.mark.parametrize(("write", "check"), [
+    ("INSERT INTO ratings (score, source, source_platform, reference_id, company_id, locale_id) "
+     "SELECT 1, 'shop', 'platform', 1, id, locale_id FROM companies ORDER BY id LIMIT 1",
+     lambda before, after: after["distribution"]["1"] == before["distribution"]["1"] + 1),
+    ("DELETE FROM ratings WHERE id = (SELECT max(r.id) FROM ratings r WHERE r.score = 5 "
+     "AND NOT EXISTS (SELECT FROM rating_follow_ups f WHERE f.rating_id = r.id))",
+     lambda before, after: after["total"] == before["total"] - 1),
+    ("INSERT INTO rating_follow_ups (rating_id, comments, created_by) SELECT r.id, 'Called', "
+     "(SELECT min(id) FROM administrators) FROM ratings r WHERE r.score = 1 AND NOT EXISTS "
+     "(SELECT FROM rating_follow_ups f WHERE f.rating_id = r.id) ORDER BY r.id LIMIT 1",
+     lambda before, after: after["detractors"]["followed_up"] == before["detractors"]["followed_up"] + 1),
+    ("UPDATE ticket_types SET description = 'Renamed type' WHERE id = (SELECT min(ticket_type_id) FROM ratings)",
+     lambda before, after: "Renamed type" in [e["name"] for e in after["breakdowns"]["ticket_type"]]),
+    ("UPDATE administrators SET name = 'Renamed Agent' WHERE id = (SELECT min(assigned_admin_id) FROM ratings)",
+     lambda before, after: "Renamed Agent" in [e["name"] for e in after["breakdowns"]["agent"]]),
+    ("UPDATE carriers SET description = 'Renamed Carrier' WHERE id = (SELECT min(carrier_id) FROM ratings)",
+     lambda before, after: "Renamed Carrier" in [e["name"] for e in after["breakdowns"]["carrier"]]),
+    ("UPDATE tickets SET assigned_admin_id = (SELECT max(id) FROM administrators) "
+     "WHERE id = (SELECT min(ticket_id) FROM ratings)",
+     lambda before, after: after["breakdowns"]["agent"] != before["breakdowns"]["agent"]),
+])
+def test_every_change_a_summary_shows_is_shown_at_once(summary, fresh_db, write, check):
+    before, _ = summary("")
+    assert summary("")[1] == ["rating_filter_version_get"]
+    execute(fresh_db, write)
+    after, ran = summary("")
+    assert ran == ["rating_filter_version_get", "summary_figures"]
+    assert check(before, after)
+
+
+def test_a_write_that_changes_nothing_keeps_the_summary(summary, fresh_db):
+    summary("")
+    execute(fresh_db, "UPDATE ratings SET score = score WHERE false")
+    execute(fresh_db, "UPDATE ticket_types SET description = description")
+    assert summary("")[1] == ["rating_filter_version_get"]
