@@ -1,4 +1,4 @@
--- 0023_rating_ticket_facts.sql: each ticket rating carries its ticket's type and assigned agent, kept equal to the ticket's by triggers; two indexes that let the summary count without the heap.
+-- 0023_rating_ticket_facts.sql: each ticket rating carries its ticket's type and assigned agent, kept equal to the ticket's by triggers; the agents filter and the summary read them with indexes that spare the heap.
 -- Params: none.
 -- psql -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f sql/migrations/0023_rating_ticket_facts.sql
 --
@@ -16,12 +16,17 @@
 -- disabled for that statement, because it loads ratings while tickets have no primary key
 -- (csat/seed.py builds keys after the load).
 --
--- Two indexes for the summary (sql/summary_figures.sql); locale_id in both keeps the
--- locale-limited summary (the usual one for an admin with a locales claim) index-only too:
---   ratings_created_at_score_idx: the trend counts each day of its range with one index range
---     scan (45 ms for 730 days at 1,000,000 ratings, instead of a 220 ms scan and hash);
---   ratings_ticket_cells_idx: the ticket-type and agent breakdowns, ticket ratings grouped in
---     index order (25 ms, instead of 110 ms hashing every rating).
+-- The agents filter (csat_filtered_ratings, re-created below with that one change) reads the
+-- rating's copy instead of collecting the agents' ticket ids from tickets and probing ratings
+-- by ticket id: carrier + two busy agents, page and count, 16 ms -> 2.5 ms at 1,000,000 ratings.
+--
+-- Indexes; locale_id in both keeps the locale-limited summary (the usual one for an admin with
+-- a locales claim) index-only too:
+--   ratings_created_at_score_idx: the summary's trend counts each day of its range with one
+--     index range scan (45 ms for 730 days, instead of a 220 ms scan and hash);
+--   ratings_ticket_cells_idx: the summary's ticket-type and agent breakdowns, ticket ratings
+--     grouped in index order (25 ms, instead of 110 ms hashing every rating); and the agents
+--     filter: carrier, date and id in the index make an agents page and its count index-only.
 
 BEGIN;
 
@@ -76,7 +81,53 @@ CREATE TRIGGER tickets_ticket_facts
 
 CREATE INDEX ratings_created_at_score_idx ON ratings (created_at) INCLUDE (score, locale_id);
 CREATE INDEX ratings_ticket_cells_idx ON ratings (assigned_admin_id, ticket_type_id, score)
-    INCLUDE (locale_id) WHERE ticket_id IS NOT NULL;
+    INCLUDE (locale_id, carrier_id, created_at, id) WHERE ticket_id IS NOT NULL;
+
+CREATE OR REPLACE FUNCTION csat_filtered_ratings(
+    locale_ids        smallint[],
+    company_ids       bigint[],
+    sources           text[],
+    source_platforms  text[],
+    rating            smallint,
+    scores            smallint[],
+    start_date        date,
+    end_date          date,
+    time_zone         text,
+    agent_ids         integer[],
+    carriers          text[],
+    has_comment       boolean,
+    follow_up         text,
+    search            text
+) RETURNS SETOF ratings
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT r.*
+    FROM ratings r
+    WHERE (locale_ids IS NULL OR r.locale_id = ANY (locale_ids))
+      AND (company_ids IS NULL OR r.company_id = ANY (company_ids))
+      AND (sources IS NULL OR r.source = ANY (sources))
+      AND (source_platforms IS NULL OR r.source_platform = ANY (source_platforms))
+      AND (rating IS NULL OR r.score = rating)
+      AND (scores IS NULL OR r.score = ANY (scores))
+      -- Dates are whole days in the business time zone, both ends inclusive.
+      AND (start_date IS NULL OR r.created_at >= start_date::timestamp AT TIME ZONE time_zone)
+      AND (end_date IS NULL OR r.created_at < (end_date + 1)::timestamp AT TIME ZONE time_zone)
+        -- The ticket's assigned agent, from the rating's copy; "ticket_id IS NOT NULL" lets the
+      -- partial index ratings_ticket_cells_idx serve it.
+      AND (agent_ids IS NULL OR (r.ticket_id IS NOT NULL AND r.assigned_admin_id = ANY (agent_ids)))
+      AND (carriers IS NULL OR r.carrier_id = ANY (ARRAY(
+              SELECT c.id FROM carriers c
+              WHERE lower(c.name) = ANY (carriers) OR lower(c.description) = ANY (carriers))))
+      AND (has_comment IS NULL OR (coalesce(r.comment, '') <> '') = has_comment)
+      -- pending: a detractor (1-2 stars) nobody has followed up yet; done: followed up.
+      AND (follow_up IS NULL
+           OR (follow_up = 'done'
+               AND EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id))
+           OR (follow_up = 'pending' AND r.score <= 2
+               AND NOT EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id)))
+      AND (search IS NULL OR r.comment ILIKE
+              '%' || replace(replace(replace(search, '\', '\\'), '%', '\%'), '_', '\_') || '%')
+$$;
 
 INSERT INTO schema_migrations (version) VALUES ('0023_rating_ticket_facts');
 
