@@ -45,14 +45,15 @@ def _remembered_or_computed(arguments):
     """This worker's summary for `arguments` if it is still the database's, else a new one."""
     cache = versioned_cache.for_app("csat_summaries", MAX_SUMMARIES)
     key = versioned_cache.key_of(arguments)
-    remembered = cache.get(key)
-    if remembered is not None:
-        version, body = remembered
-        if version == db.fetch_one("rating_filter_version_get", role="replica")["version"]:
-            return body
-    version, body = _computed(arguments)
-    cache.put(key, version, body)
-    return body
+    with cache.computing(key):  # requests that miss together compute it once
+        remembered = cache.get(key)
+        if remembered is not None:
+            version, body = remembered
+            if version == db.fetch_one("rating_filter_version_get", role="replica")["version"]:
+                return body
+        version, body = _computed(arguments)
+        cache.put(key, version, body)
+        return body
 
 
 def _computed(arguments):

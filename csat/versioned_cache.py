@@ -7,7 +7,9 @@ csat/filtered_counts.py, whole summaries in csat/summary.py) only decide whether
 must compute again; whether V is still current is always asked of the database.
 
 Bounded, least recently used first out; one per app (so per database and per worker
-process), shared by the worker's threads.
+process), shared by the worker's threads. `computing(key)` lets one thread at a time compute a
+key's value (striped locks: a bounded set, shared by unrelated keys only by chance), so the
+threads that miss together after a change wait for one computation instead of each running it.
 """
 
 import threading
@@ -17,10 +19,17 @@ from flask import current_app
 
 
 class VersionedCache:
+    STRIPES = 64
+
     def __init__(self, max_entries):
         self.max_entries = max_entries
         self._entries = OrderedDict()
         self._lock = threading.Lock()
+        self._computing = [threading.Lock() for _ in range(self.STRIPES)]
+
+    def computing(self, key):
+        """The lock to hold while checking and computing key's value."""
+        return self._computing[hash(key) % self.STRIPES]
 
     def get(self, key):
         """(version, value) remembered for key, or None."""

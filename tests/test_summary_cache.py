@@ -4,6 +4,10 @@ Each test writes to a database of its own and checks that the very next summary 
 write, and that an unchanged database is answered from memory (no summary query at all).
 """
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import psycopg2
 import pytest
 
@@ -99,3 +103,34 @@ def test_a_write_that_changes_nothing_keeps_the_summary(summary, fresh_db):
     execute(fresh_db, "UPDATE ratings SET score = score WHERE false")
     execute(fresh_db, "UPDATE ticket_types SET description = description")
     assert summary("")[1] == ["rating_filter_version_get"]
+
+
+def test_requests_that_miss_together_compute_once(fresh_db, auth_headers, monkeypatch):
+    """Eight threads ask at once while the first computation is still running: one runs the
+    summary query, the others wait for it and answer with its result."""
+    application = create_app(make_settings(fresh_db))
+    headers = auth_headers(permissions=["menu-csat"])
+    original, ran = db.run, []
+
+    def slow_summary(name, params=None, **options):
+        ran.append(name)
+        if name == "summary_figures":
+            time.sleep(0.3)  # long enough for every other thread to arrive meanwhile
+        return original(name, params, **options)
+
+    monkeypatch.setattr(db, "run", slow_summary)
+    start = threading.Barrier(8)
+
+    def ask():
+        start.wait()
+        response = application.test_client().get("/csat/summary", headers=headers)
+        return response.status_code, response.get_json()
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: ask(), range(8)))
+    finally:
+        application.extensions["csat_db"].close()
+    assert {status for status, _ in answers} == {200}
+    assert all(body == answers[0][1] for _, body in answers)
+    assert ran.count("summary_figures") == 1
