@@ -36,6 +36,17 @@ def _with_database(url, name):
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def run_sql(url, statement, params=None):
+    """Run one statement on `url` in its own committed transaction; its rows, if any."""
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
+    finally:
+        conn.close()
+
+
 def _admin_execute(server_url, statement):
     conn = psycopg2.connect(server_url)
     conn.autocommit = True

@@ -8,22 +8,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg2
 import pytest
 
 from app import create_app
 from csat import db
-from tests.conftest import make_settings
-
-
-def execute(url, statement, params=None):
-    conn = psycopg2.connect(url)
-    try:
-        with conn, conn.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall() if cursor.description else None
-    finally:
-        conn.close()
+from tests.conftest import make_settings, run_sql
 
 
 @pytest.fixture
@@ -92,7 +81,7 @@ def test_other_arguments_are_other_summaries(summary):
 def test_every_change_a_summary_shows_is_shown_at_once(summary, fresh_db, write, check):
     before, _ = summary("")
     assert summary("")[1] == ["rating_filter_version_get"]
-    execute(fresh_db, write)
+    run_sql(fresh_db, write)
     after, ran = summary("")
     assert ran == ["rating_filter_version_get", "summary_figures"]
     assert check(before, after)
@@ -100,8 +89,8 @@ def test_every_change_a_summary_shows_is_shown_at_once(summary, fresh_db, write,
 
 def test_a_write_that_changes_nothing_keeps_the_summary(summary, fresh_db):
     summary("")
-    execute(fresh_db, "UPDATE ratings SET score = score WHERE false")
-    execute(fresh_db, "UPDATE ticket_types SET description = description")
+    run_sql(fresh_db, "UPDATE ratings SET score = score WHERE false")
+    run_sql(fresh_db, "UPDATE ticket_types SET description = description")
     assert summary("")[1] == ["rating_filter_version_get"]
 
 
