@@ -122,8 +122,8 @@ days AS (
     FROM day_span s, params p,
          generate_series(s.first_day::timestamp, s.last_day::timestamp, interval '1 day') AS d (day)
 ),
--- Two ways to give the matching ratings their day; the planner drops the one not taken (its
--- condition is a constant). Without filters beyond locale, scores and dates, all the trend
+-- Two ways to give the matching ratings their day; only one runs (the other's one-time
+-- condition, day_method, is false, so it is never executed). Without filters beyond locale, scores and dates, all the trend
 -- needs is in ratings_created_at_score_idx (0023): one index-only range scan per day, no
 -- timestamp converted or hashed (45 ms for 730 days at 1,000,000 ratings, against 220 ms).
 -- Other filters have better access paths of their own, which a scan per day would repeat
