@@ -124,7 +124,7 @@ days AS (
 ),
 -- Two ways to give the matching ratings their day; only one runs (the other's one-time
 -- condition, day_method, is false, so it is never executed). Without filters beyond locale, scores and dates, all the trend
--- needs is in ratings_created_at_score_idx (0023): one index-only range scan per day, no
+-- needs is in ratings_created_at_id_idx (0023): one index-only range scan per day, no
 -- timestamp converted or hashed (45 ms for 730 days at 1,000,000 ratings, against 220 ms).
 -- Other filters have better access paths of their own, which a scan per day would repeat
 -- 730 times: the matching ratings are read once and width_bucket finds each one's day among

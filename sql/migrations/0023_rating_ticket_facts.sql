@@ -22,8 +22,11 @@
 --
 -- Indexes; locale_id in both keeps the locale-limited summary (the usual one for an admin with
 -- a locales claim) index-only too:
---   ratings_created_at_score_idx: the summary's trend counts each day of its range with one
---     index range scan (45 ms for 730 days, instead of a 220 ms scan and hash);
+--   ratings_created_at_id_idx (0005's, re-created with score and locale_id included): the
+--     summary's trend counts each day of its range with one index-only range scan (45 ms for
+--     730 days, instead of a 220 ms scan and hash). A second index on created_at for this
+--     alone made the planner walk it backwards for filtered list pages (two companies + scores
+--     + 90 days: 3.5 -> 11 ms) instead of the companies' index;
 --   ratings_ticket_cells_idx: the summary's ticket-type and agent breakdowns, ticket ratings
 --     grouped in index order (25 ms, instead of 110 ms hashing every rating); and the agents
 --     filter: carrier, date and id in the index make an agents page and its count index-only.
@@ -79,7 +82,8 @@ CREATE TRIGGER tickets_ticket_facts
                        OR OLD.assigned_admin_id IS DISTINCT FROM NEW.assigned_admin_id)
     EXECUTE FUNCTION tickets_ticket_facts();
 
-CREATE INDEX ratings_created_at_score_idx ON ratings (created_at) INCLUDE (score, locale_id);
+DROP INDEX ratings_created_at_id_idx;
+CREATE INDEX ratings_created_at_id_idx ON ratings (created_at, id) INCLUDE (score, locale_id);
 CREATE INDEX ratings_ticket_cells_idx ON ratings (assigned_admin_id, ticket_type_id, score)
     INCLUDE (locale_id, carrier_id, created_at, id) WHERE ticket_id IS NOT NULL;
 
