@@ -61,6 +61,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 5
     summary_min_sample: int = 30
+    # A summary nobody asked for yet reads every matching rating: seconds at 10M, never an error.
+    summary_statement_timeout_ms: int = 120000
 
     @property
     def is_production(self):
@@ -100,6 +102,7 @@ class Settings:
             max_body_bytes=_int_env("MAX_BODY_BYTES", 64 * 1024),
             retry_after_seconds=_int_env("RETRY_AFTER_SECONDS", 5),
             summary_min_sample=_int_env("SUMMARY_MIN_SAMPLE", 30),
+            summary_statement_timeout_ms=_int_env("SUMMARY_STATEMENT_TIMEOUT_MS", 120000),
         )
         values.update(overrides)
         settings = cls(**values)

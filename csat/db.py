@@ -259,10 +259,16 @@ def connection(role="primary"):
         pool.putconn(conn, discard=discard or bool(conn.closed))
 
 
-def run(name, params=None, *, identifiers=None, role="primary", fetch="all"):
-    """Run sql/<name>.sql once (retrying once on a connection PostgreSQL had dropped)."""
+def run(name, params=None, *, identifiers=None, role="primary", fetch="all", statement_timeout_ms=None):
+    """Run sql/<name>.sql once (retrying once on a connection PostgreSQL had dropped).
+
+    statement_timeout_ms replaces the connection's statement timeout for this statement only:
+    set_config(..., true) in the same implicit transaction, which ends with it.
+    """
     query = load(name)
     sql = query.sql(identifiers)
+    if statement_timeout_ms is not None:
+        sql = f"SELECT set_config('statement_timeout', '{int(statement_timeout_ms)}', true);\n{sql}"
     values = query.params(params or {})
     for attempt in (1, 2):
         started = time.perf_counter()

@@ -1,37 +1,23 @@
-"""recordsFiltered without recounting: each worker remembers the last count of each filter.
+"""recordsFiltered without recounting the whole history: counts remembered for every worker.
 
-Counting a filter costs up to hundreds of milliseconds at a million ratings, and DataTables
-asks for the same filters page after page. A count is remembered with the
-rating_filter_version it was read at (migration 0021, csat/versioned_cache.py) and handed
-back to the page query, which returns it only if it reads that same version in its own
-snapshot, and counts again otherwise (sql/ratings_page.sql). Any write that can change a
-filter's result bumps the version in the same transaction, so a returned count is always
-exact; this cache only decides whether the database must count.
+The page query (sql/ratings_page.sql) brings the count remembered under this filter's key up
+to date with the changes logged since it was read, or counts when none is remembered, and
+says which (count_source); csat/remembered.py stores a new or updated count. Any write that
+can change a filter's result is logged in its own transaction (migration 0030), so a count is
+always exact; remembering only decides how much the database must read.
 """
 
-from csat import versioned_cache
-
-MAX_FILTERS = 1024
-_NOT_COUNTED = {"counted_version": None, "counted_filtered": None}
+from csat import remembered
+from csat.rating_filters import FILTER_PARAMS
 
 
-class FilteredCounts:
-    def __init__(self, cache):
-        self._cache = cache
-
-    def known(self, filters):
-        """The page query's counted_version/counted_filtered parameters for these filters."""
-        known = self._cache.get(versioned_cache.key_of(filters))
-        if known is None:
-            return _NOT_COUNTED
-        return {"counted_version": known[0], "counted_filtered": known[1]}
-
-    def remember(self, filters, counts_row):
-        """Keep the count a page query returned, with the version it belongs to."""
-        self._cache.put(versioned_cache.key_of(filters), counts_row["filter_version"],
-                        counts_row["recordsFiltered"])
+def count_key(params):
+    """The filtered_count_cache key of these filter parameters."""
+    return remembered.key_of({name: params[name] for name in FILTER_PARAMS})
 
 
-def for_app():
-    """The current app's counts (one per app: apps may use different databases)."""
-    return FilteredCounts(versioned_cache.for_app("csat_filtered_counts", MAX_FILTERS))
+def remember(params, counts_row):
+    """Store the count a page query counted or brought up to date."""
+    remembered.record("count", counts_row["count_source"], "filtered_count_remember",
+                      {"key": count_key(params), "version": counts_row["filter_version"],
+                       "ratings": counts_row["recordsFiltered"]})

@@ -55,6 +55,12 @@ POOL_CONNECTIONS = Gauge(
 POOL_MAX_CONNECTIONS = Gauge(
     "csat_db_pool_max_connections", "Pool capacity summed over live workers.",
     ["role"], multiprocess_mode="livesum")
+ANSWERS = Counter(
+    "csat_answers_total",
+    "Filtered counts and summaries by how they were had: computed (or counted) from the matching "
+    "ratings, updated with the changes since they were remembered, remembered as they were, or "
+    "total (no filter: the kept total).",
+    ["kind", "how"])
 DATABASE_ERRORS = Counter(
     "csat_database_errors_total", "Requests that failed on the database, by kind.", ["kind"])
 
@@ -77,6 +83,11 @@ def export_finished(rows, seconds, outcome):
     """Record one export's end: outcome is "complete", "disconnected" or "failed"."""
     EXPORT_ROWS.labels(outcome).inc(rows)
     EXPORT_SECONDS.labels(outcome).observe(seconds)
+
+
+def answer_had(kind, how):
+    """Record how a count or summary was had (see csat/remembered.py)."""
+    ANSWERS.labels(kind, how).inc()
 
 
 def database_error(kind):

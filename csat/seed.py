@@ -56,7 +56,8 @@ BULK_TABLES = ("tickets", "ticket_comments", "ratings", "rating_follow_ups", "ra
 FILE_TASKS = {
     "04_ticket_comments.sql": {"writes": ("ticket_comments",), "reads": ("tickets",)},
     "05_ratings.sql": {"writes": ("ratings", "rating_counts", "rating_filter_version"), "reads": ("tickets",)},
-    "06_follow_ups.sql": {"writes": ("rating_follow_ups", "rating_follow_up_history"), "reads": ("ratings",),
+    "06_follow_ups.sql": {"writes": ("rating_follow_ups", "rating_follow_up_history", "rating_change_horizon"),
+                          "reads": ("ratings",),
                           "after": ("05_ratings.sql",)},
 }
 WRITTEN_BY = {table: name for name, task in FILE_TASKS.items() for table in task["writes"]}

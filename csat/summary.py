@@ -3,28 +3,35 @@
 The filters, their validation and the locale rules are the list's (rating_filters), read with
 SummaryArgs (no paging or sort to validate), so `total` equals the list's recordsFiltered.
 sql/summary_figures.sql returns every figure of the range in one statement (headline, range,
-breakdowns and trend points, the last two as JSON); sql/summary_totals.sql the headline of the
-previous period (compare=previous). Python only arranges their two rows.
+breakdowns and trend points, the last two as JSON); Python only arranges its row.
 
-Computing a summary reads every matching rating (~250 ms without filters at 1,000,000 ratings,
-most of two cores), while the ratings change seldom compared with how often admins open the
-page. So each worker remembers the last MAX_SUMMARIES summaries with the rating_filter_version
-their figures were read at (csat/versioned_cache.py) and answers from memory while the database
-still reads that version (one primary-key read); the version moves with every change that can
-alter a summary (migrations 0021, 0024), so a remembered summary is exact, never stale.
+Every figure is rolled up from cells (sums per carrier and score, per ticket type, per agent,
+per day) that PostgreSQL remembers for every worker and brings up to date with the changes
+logged since (sql/summary_figures.sql, csat/remembered.py): after a write, a summary costs
+about what the write changed, not a pass over the history. Only a summary nobody asked for
+yet is computed from the matching ratings, with SUMMARY_STATEMENT_TIMEOUT_MS instead of the
+request timeout, so a first all-time summary of a large database is slow, never an error.
+The previous period (compare=previous) is the same query over the earlier dates.
+
+Each worker also keeps the last MAX_SUMMARIES response bodies with the rating_filter_version
+they were read at (csat/versioned_cache.py) and answers from memory while the database still
+reads that version (one primary-key read); the version moves with every change that can alter
+a summary (migrations 0021, 0024), so a remembered body is exact, never stale.
 """
 
 from datetime import timedelta
 
 from flask import Blueprint, current_app
 
-from csat import db, versioned_cache
+from csat import db, remembered, versioned_cache
 from csat.auth import MENU_CSAT, require_permission
 from csat.rating_filters import parse_filter_args
 from schemas.summary import SummaryArgs, SummaryOut
 
 bp = Blueprint("summary", __name__, url_prefix="/csat")
 
+# Arguments that only shape figures from the cells, so summaries differing in them share cells.
+PRESENTATION_ARGUMENTS = ("granularity", "compare", "min_sample")
 MAX_SUMMARIES = 256  # per worker; a summary body is a few kB to tens of kB
 
 _summary_args = SummaryArgs()
@@ -58,7 +65,7 @@ def _remembered_or_computed(arguments):
 
 def _computed(arguments):
     """(the rating_filter_version the figures were read at, the response body)."""
-    row = db.fetch_one("summary_figures", arguments, role="replica")
+    row = _figures_row(arguments)
     body = _figures(row, row["first_day"], row["last_day"])
     body["breakdowns"] = row["breakdowns"]
     body["trend"] = {"granularity": row["granularity"], "points": row["trend_points"]}
@@ -86,8 +93,18 @@ def _figures(row, start_date, end_date):
     }
 
 
-def _previous_period(filters):
-    start_date, end_date = previous_range(filters["start_date"], filters["end_date"])
-    row = db.fetch_one("summary_totals", {**filters, "start_date": start_date, "end_date": end_date},
-                       role="replica")
+def _previous_period(arguments):
+    start_date, end_date = previous_range(arguments["start_date"], arguments["end_date"])
+    row = _figures_row({**arguments, "start_date": start_date, "end_date": end_date})
     return _figures(row, start_date.isoformat(), end_date.isoformat())
+
+
+def _figures_row(arguments):
+    """summary_figures' row for these arguments; the cells it computed or updated are stored."""
+    cells_key = remembered.key_of({name: value for name, value in arguments.items()
+                                   if name not in PRESENTATION_ARGUMENTS})
+    row = db.fetch_one("summary_figures", {**arguments, "cache_key": cells_key}, role="replica",
+                       statement_timeout_ms=current_app.config["CSAT"].summary_statement_timeout_ms)
+    remembered.record("summary", row["how"], "summary_cells_remember",
+                      {"key": cells_key, "version": row["filter_version"], "cells": row["cells"]})
+    return row

@@ -1,7 +1,7 @@
 -- ratings_page.sql: one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text, start bigint, length int, counted_version bigint|empty, counted_filtered bigint|empty
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text, start bigint, length int, count_key text (filtered_count_cache's key for these filters)
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v counted_version= -v counted_filtered= -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v count_key=psql -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
 --
 -- The page's rating ids are chosen on ratings alone (ORDER BY + LIMIT/OFFSET through
 -- csat_filtered_ratings, which an index can serve), and only those rows are joined to
@@ -9,10 +9,11 @@
 -- Page and counts are one statement, so they come from one snapshot.
 -- recordsTotal is read from the trigger-maintained rating_counts. recordsFiltered is counted
 -- only when a filter beyond the locale is set: with literal parameters the CASE folds and the
--- count is not even planned otherwise. When the caller already counted these filters
--- (counted_filtered) at the rating_filter_version this statement reads (counted_version),
--- that count is still exact and is returned as is (migration 0021; csat/filtered_counts.py);
--- filter_version tells the caller which version this row's count belongs to.
+-- count is not even planned otherwise. A count remembered in filtered_count_cache under
+-- count_key (migration 0030) is brought up to date with the signed changes logged since it was
+-- read, and counted afresh only when there is none still within rating_change_horizon;
+-- count_source says which ('total', 'remembered', 'updated' or 'counted'), and the caller
+-- remembers an updated or counted one with filter_version (sql/filtered_count_remember.sql).
 -- The page's rows come from csat_rating_rows_by_ids (migration 0020), whose 7-table join is
 -- planned once per connection instead of on every request.
 -- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006),
@@ -35,8 +36,7 @@ WITH params AS NOT MATERIALIZED (
            NULLIF(:'search', '')::text                  AS search,
            :'flag_base_url'::text                       AS flag_base_url,
            :'carrier_logo_base_url'::text               AS carrier_logo_base_url,
-           NULLIF(:'counted_version', '')::bigint       AS counted_version,
-           NULLIF(:'counted_filtered', '')::bigint      AS counted_filtered
+           :'count_key'::text                           AS count_key
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*
@@ -45,6 +45,12 @@ filtered AS NOT MATERIALIZED (
                                p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
                                p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
 ),
+remembered AS (
+    SELECT c.version, c.ratings
+    FROM params p
+    JOIN filtered_count_cache c ON c.key = p.count_key
+    JOIN rating_change_horizon h ON c.version >= h.version
+),
 counts AS (
     SELECT total.ratings AS records_total,
            CASE WHEN p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
@@ -52,15 +58,31 @@ counts AS (
                      AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
                      AND p.has_comment IS NULL AND p.follow_up IS NULL AND p.search IS NULL
                 THEN total.ratings
-                WHEN stamp.version = p.counted_version THEN p.counted_filtered
+                WHEN rem.version = stamp.version THEN rem.ratings
+                WHEN rem.version IS NOT NULL
+                THEN rem.ratings + (SELECT coalesce(sum(ch.sign), 0)
+                                    FROM csat_changed_ratings(p.locale_ids, p.company_ids, p.sources,
+                                             p.source_platforms, p.rating, p.scores, p.start_date,
+                                             p.end_date, p.time_zone, p.agent_ids, p.carriers,
+                                             p.has_comment, p.follow_up, p.search, rem.version) ch)
                 ELSE (SELECT count(*) FROM filtered)
            END AS records_filtered,
+           CASE WHEN p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
+                     AND p.rating IS NULL AND p.scores IS NULL AND p.start_date IS NULL
+                     AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
+                     AND p.has_comment IS NULL AND p.follow_up IS NULL AND p.search IS NULL
+                THEN 'total'
+                WHEN rem.version = stamp.version THEN 'remembered'
+                WHEN rem.version IS NOT NULL THEN 'updated'
+                ELSE 'counted'
+           END AS count_source,
            stamp.version AS filter_version
-    FROM params p,
-         rating_filter_version stamp,
-         LATERAL (SELECT coalesce(sum(rc.ratings), 0)::bigint AS ratings
-                  FROM rating_counts rc
-                  WHERE p.locale_ids IS NULL OR rc.locale_id = ANY (p.locale_ids)) total
+    FROM params p
+    CROSS JOIN rating_filter_version stamp
+    CROSS JOIN LATERAL (SELECT coalesce(sum(rc.ratings), 0)::bigint AS ratings
+                        FROM rating_counts rc
+                        WHERE p.locale_ids IS NULL OR rc.locale_id = ANY (p.locale_ids)) total
+    LEFT JOIN remembered rem ON true
 ),
 page_ids AS (
     SELECT r.id, :sort_column AS sort_key
@@ -72,6 +94,7 @@ page_ids AS (
 SELECT c.records_total AS "recordsTotal",
        c.records_filtered AS "recordsFiltered",
        c.filter_version,
+       c.count_source,
        page.*
 FROM counts c
 LEFT JOIN LATERAL (

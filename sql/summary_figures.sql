@@ -1,20 +1,16 @@
--- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), and the rating_filter_version they were read at.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -d "$DATABASE_URL" -f sql/summary_figures.sql
+-- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), the rating_filter_version they were read at, how they were had (computed, updated, remembered) and the cells to remember.
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int, cache_key text (summary_cell_cache's key for these filters and dates)
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -v cache_key=psql -d "$DATABASE_URL" -f sql/summary_figures.sql
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
--- recordsFiltered. Every figure comes from three aggregations of the matching ratings into a
--- few thousand cells, plain GROUP BYs that PostgreSQL can run in parallel (GROUPING SETS
--- over the ratings themselves cannot be, and took twice as long); totals, breakdowns and
--- periods are then rolled up from the cells:
---   rating_cells  by carrier and score: headline and the source, platform and carrier breakdowns;
---   ticket_cells  by the ticket's type and assigned agent and score (ticket ratings only; the
---                 rating's copies of its ticket's values, migration 0023, so no join);
---   day_cells     by local day: the trend (one index range scan per day, or one pass with
---                 width_bucket, depending on the filters: see day_method);
--- plus the count of followed-up detractors. Without filters at 1,000,000 ratings: ~270 ms on
--- two cores (rating_cells 75, day_cells 50, followed-up detractors 50, ticket_cells 25, the rest
--- rolling up and JSON).
+-- recordsFiltered. Every figure is rolled up from cells, sums that add: per carrier and
+-- score (headline; source, platform and carrier breakdowns), per ticket type and score, per
+-- agent and score (ticket ratings; the rating's copies of its ticket's values, migration 0023),
+-- per local day (the trend), and the followed-up detractors. The cells are remembered in
+-- summary_cell_cache under cache_key with the version they were read at (migration 0030) and
+-- brought up to date with the changes logged since; they are computed from the matching
+-- ratings only when none are remembered (see `how`). The caller remembers the returned cells
+-- (sql/summary_cells_remember.sql) unless they were remembered already.
 --
 -- Headline: csat is the share of 4-5 star ratings among all, as a percentage with one decimal;
 -- average has two; both NULL when nothing matches. A detractor scored 1-2; followed up = has a
@@ -58,7 +54,8 @@ WITH params AS NOT MATERIALIZED (
            NULLIF(:'follow_up', '')::text           AS follow_up,
            NULLIF(:'search', '')::text              AS search,
            NULLIF(:'granularity', '')::text         AS granularity,
-           :'min_sample'::integer                   AS min_sample
+           :'min_sample'::integer                   AS min_sample,
+           :'cache_key'::text                       AS cache_key
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*
@@ -67,9 +64,39 @@ filtered AS NOT MATERIALIZED (
                                p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
                                p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
 ),
+-- What this summary's cells were last remembered as (filtered_count_cache's twin,
+-- migration 0030), and so how they are had now: 'computed' from the matching ratings when
+-- none are remembered within the horizon, 'updated' by adding the changes logged since,
+-- 'remembered' as they are when nothing changed. Only one of the paths below runs: the
+-- others' one-time conditions are false, so PostgreSQL never executes them.
+remembered AS (
+    SELECT c.version, c.cells
+    FROM params p
+    JOIN summary_cell_cache c ON c.key = p.cache_key
+    JOIN rating_change_horizon h ON c.version >= h.version
+),
+how AS (
+    SELECT CASE WHEN rem.version IS NULL THEN 'computed'
+                WHEN rem.version = stamp.version THEN 'remembered'
+                ELSE 'updated'
+           END AS how,
+           rem.version AS since
+    FROM rating_filter_version stamp
+    LEFT JOIN remembered rem ON true
+),
+-- The signed images logged since (csat_changed_ratings: the same filters), when updating.
+changes AS NOT MATERIALIZED (
+    SELECT ch.*
+    FROM params p, how h,
+         csat_changed_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
+                              p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
+                              p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search,
+                              h.since) ch
+    WHERE h.how = 'updated'
+),
 -- Sources and platforms are counted per cell rather than grouped by: two fewer text keys to
 -- hash per rating (a fifth less time); their values are 0001's CHECK lists.
-rating_cells AS (
+computed_rating_cells AS (
     SELECT r.carrier_id, r.score,
            count(*)                                                AS n,
            count(*) FILTER (WHERE r.source = 'ticket')             AS ticket,
@@ -79,31 +106,24 @@ rating_cells AS (
            count(*) FILTER (WHERE r.source_platform = 'whatsapp')  AS whatsapp,
            count(*) FILTER (WHERE r.comment <> '')                 AS with_comment
     FROM filtered r
+    WHERE (SELECT h.how FROM how h) = 'computed'
     GROUP BY r.carrier_id, r.score
 ),
--- Joined to the detractors only: probing the follow-ups with every rating inside rating_cells
+-- Joined to the detractors only: probing the follow-ups with every rating inside the cells
 -- cost more than this separate scan.
-followed_up AS (
-    SELECT count(*) AS detractors_followed_up
+computed_followed_up AS (
+    SELECT count(*) AS n
     FROM filtered r
     JOIN rating_follow_ups f ON f.rating_id = r.id
-    WHERE r.score <= 2
-),
-value_cells AS (
-    SELECT v.dimension, v.value, rc.score, v.n
-    FROM rating_cells rc,
-         LATERAL (VALUES ('source', 'ticket', rc.ticket), ('source', 'carrier', rc.carrier),
-                         ('source', 'shop', rc.shop), ('source_platform', 'platform', rc.platform),
-                         ('source_platform', 'whatsapp', rc.whatsapp)) AS v (dimension, value, n)
-    WHERE v.n > 0
+    WHERE r.score <= 2 AND (SELECT h.how FROM how h) = 'computed'
 ),
 -- Ticket ratings by the ticket's type and agent (their copies on the rating, migration 0023),
 -- grouped in the order of ratings_ticket_cells_idx, so without filters it is one index-only
--- scan with no hashing (~25 ms for 600,000 ticket ratings, against ~110 ms for a hashed scan).
-ticket_cells AS (
+-- scan with no hashing.
+computed_ticket_cells AS (
     SELECT r.ticket_type_id AS type_id, r.assigned_admin_id, r.score, count(*) AS n
     FROM filtered r
-    WHERE r.ticket_id IS NOT NULL
+    WHERE r.ticket_id IS NOT NULL AND (SELECT h.how FROM how h) = 'computed'
     GROUP BY r.assigned_admin_id, r.ticket_type_id, r.score
 ),
 -- The local days any matching rating can fall on: the filter's dates, narrowed to the days
@@ -114,6 +134,7 @@ day_span AS (
     SELECT greatest(p.start_date, ((SELECT min(r.created_at) FROM ratings r) AT TIME ZONE p.time_zone)::date) AS first_day,
            least(p.end_date, ((SELECT max(r.created_at) FROM ratings r) AT TIME ZONE p.time_zone)::date)      AS last_day
     FROM params p
+    WHERE (SELECT h.how FROM how h) = 'computed'
 ),
 days AS (
     SELECT d.day::date                                         AS day,
@@ -122,13 +143,12 @@ days AS (
     FROM day_span s, params p,
          generate_series(s.first_day::timestamp, s.last_day::timestamp, interval '1 day') AS d (day)
 ),
--- Two ways to give the matching ratings their day; only one runs (the other's one-time
--- condition, day_method, is false, so it is never executed). Without filters beyond locale, scores and dates, all the trend
--- needs is in ratings_created_at_id_idx (0023): one index-only range scan per day, no
--- timestamp converted or hashed (45 ms for 730 days at 1,000,000 ratings, against 220 ms).
--- Other filters have better access paths of their own, which a scan per day would repeat
--- 730 times: the matching ratings are read once and width_bucket finds each one's day among
--- the days' first instants (starts[i] <= created_at < starts[i + 1] is day i of the span).
+-- Two ways to give the matching ratings their day; only one runs. Without filters beyond
+-- locale, scores and dates, all the trend needs is in ratings_created_at_id_idx (0023): one
+-- index-only range scan per day, no timestamp converted or hashed. Other filters have better
+-- access paths of their own, which a scan per day would repeat for every day: the matching
+-- ratings are read once and width_bucket finds each one's day among the days' first instants
+-- (starts[i] <= created_at < starts[i + 1] is day i of the span).
 day_method AS (
     SELECT p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
            AND p.agent_ids IS NULL AND p.carriers IS NULL AND p.has_comment IS NULL
@@ -139,7 +159,7 @@ day_starts AS (
     SELECT min(d.day) AS first_day, array_agg(d.starts ORDER BY d.day) || max(d.ends) AS starts
     FROM days d
 ),
-day_cells AS (
+computed_day_cells AS (
     SELECT d.day, c.n, c.score_sum, c.satisfied
     FROM days d,
          LATERAL (SELECT count(*)                             AS n,
@@ -157,7 +177,92 @@ day_cells AS (
                  count(*) FILTER (WHERE r.score >= 4)                              AS satisfied
           FROM filtered r
           WHERE NOT (SELECT m.per_day_index_scan FROM day_method m)
+            AND (SELECT h.how FROM how h) = 'computed'
           GROUP BY 1) AS b
+),
+-- Each kind of cell: remembered + changes since (signed) + computed; only present ones remain.
+rating_cells AS (
+    SELECT c.carrier_id, c.score, sum(c.n) AS n, sum(c.ticket) AS ticket, sum(c.carrier) AS carrier,
+           sum(c.shop) AS shop, sum(c.platform) AS platform, sum(c.whatsapp) AS whatsapp,
+           sum(c.with_comment) AS with_comment
+    FROM (SELECT x.c AS carrier_id, x.s AS score, x.n, x.t AS ticket, x.ca AS carrier, x.sh AS shop,
+                 x.p AS platform, x.w AS whatsapp, x.cm AS with_comment
+          FROM remembered rem,
+               jsonb_to_recordset(rem.cells -> 'rating')
+                   AS x (c integer, s smallint, n bigint, t bigint, ca bigint, sh bigint, p bigint, w bigint, cm bigint)
+          UNION ALL
+          SELECT ch.carrier_id, ch.score, sum(ch.sign),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.source = 'ticket'), 0),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.source = 'carrier'), 0),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.source = 'shop'), 0),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.source_platform = 'platform'), 0),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.source_platform = 'whatsapp'), 0),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.comment <> ''), 0)
+          FROM changes ch
+          GROUP BY ch.carrier_id, ch.score
+          UNION ALL
+          SELECT * FROM computed_rating_cells) AS c
+    GROUP BY c.carrier_id, c.score
+    HAVING sum(c.n) <> 0
+),
+followed_up AS (
+    SELECT coalesce((SELECT (rem.cells ->> 'followed_up')::bigint FROM remembered rem), 0)
+           + coalesce((SELECT sum(ch.sign) FROM changes ch WHERE ch.score <= 2 AND ch.followed_up), 0)
+           + coalesce((SELECT c.n FROM computed_followed_up c), 0) AS detractors_followed_up
+),
+type_cells AS (
+    SELECT c.type_id, c.score, sum(c.n) AS n
+    FROM (SELECT x.k AS type_id, x.s AS score, x.n
+          FROM remembered rem, jsonb_to_recordset(rem.cells -> 'type') AS x (k smallint, s smallint, n bigint)
+          UNION ALL
+          SELECT ch.ticket_type_id, ch.score, sum(ch.sign)
+          FROM changes ch
+          WHERE ch.ticket_id IS NOT NULL
+          GROUP BY ch.ticket_type_id, ch.score
+          UNION ALL
+          SELECT cc.type_id, cc.score, sum(cc.n)
+          FROM computed_ticket_cells cc
+          GROUP BY cc.type_id, cc.score) AS c
+    GROUP BY c.type_id, c.score
+    HAVING sum(c.n) <> 0
+),
+agent_cells AS (
+    SELECT c.assigned_admin_id, c.score, sum(c.n) AS n
+    FROM (SELECT x.k AS assigned_admin_id, x.s AS score, x.n
+          FROM remembered rem, jsonb_to_recordset(rem.cells -> 'agent') AS x (k integer, s smallint, n bigint)
+          UNION ALL
+          SELECT ch.assigned_admin_id, ch.score, sum(ch.sign)
+          FROM changes ch
+          WHERE ch.ticket_id IS NOT NULL
+          GROUP BY ch.assigned_admin_id, ch.score
+          UNION ALL
+          SELECT cc.assigned_admin_id, cc.score, sum(cc.n)
+          FROM computed_ticket_cells cc
+          GROUP BY cc.assigned_admin_id, cc.score) AS c
+    GROUP BY c.assigned_admin_id, c.score
+    HAVING sum(c.n) <> 0
+),
+day_cells AS (
+    SELECT c.day, sum(c.n) AS n, sum(c.score_sum) AS score_sum, sum(c.satisfied) AS satisfied
+    FROM (SELECT x.d AS day, x.n, x.ss AS score_sum, x.sa AS satisfied
+          FROM remembered rem, jsonb_to_recordset(rem.cells -> 'day') AS x (d date, n bigint, ss bigint, sa bigint)
+          UNION ALL
+          SELECT (ch.created_at AT TIME ZONE p.time_zone)::date, sum(ch.sign), sum(ch.sign * ch.score),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.score >= 4), 0)
+          FROM changes ch, params p
+          GROUP BY 1
+          UNION ALL
+          SELECT * FROM computed_day_cells) AS c
+    GROUP BY c.day
+    HAVING sum(c.n) <> 0
+),
+value_cells AS (
+    SELECT v.dimension, v.value, rc.score, v.n
+    FROM rating_cells rc,
+         LATERAL (VALUES ('source', 'ticket', rc.ticket), ('source', 'carrier', rc.carrier),
+                         ('source', 'shop', rc.shop), ('source_platform', 'platform', rc.platform),
+                         ('source_platform', 'whatsapp', rc.whatsapp)) AS v (dimension, value, n)
+    WHERE v.n > 0
 ),
 headline AS (
     SELECT coalesce(sum(c.n), 0)::bigint                                AS total,
@@ -169,17 +274,15 @@ headline AS (
            coalesce(sum(c.n) FILTER (WHERE c.score = 4), 0)::bigint      AS score_4,
            coalesce(sum(c.n) FILTER (WHERE c.score = 5), 0)::bigint      AS score_5,
            coalesce(sum(c.with_comment), 0)::bigint                      AS with_comment,
-           (SELECT fu.detractors_followed_up FROM followed_up fu)        AS detractors_followed_up
+           (SELECT fu.detractors_followed_up FROM followed_up fu)::bigint AS detractors_followed_up
     FROM rating_cells c
 ),
 -- Ratings without a ticket (carrier and shop) join the null ticket type and agent.
-ticket_or_none_cells AS (
-    SELECT tc.type_id, tc.assigned_admin_id, tc.score, tc.n
-    FROM ticket_cells tc
-    UNION ALL
-    SELECT NULL, NULL, rc.score, rc.n - rc.ticket
+no_ticket_cells AS (
+    SELECT rc.score, sum(rc.n - rc.ticket) AS n
     FROM rating_cells rc
     WHERE rc.n > rc.ticket
+    GROUP BY rc.score
 ),
 groups AS (
     SELECT vc.dimension, vc.value, NULL::integer AS carrier_id,
@@ -195,12 +298,21 @@ groups AS (
     FROM rating_cells rc
     GROUP BY rc.carrier_id
     UNION ALL
-    SELECT CASE WHEN GROUPING(tc.type_id) = 0 THEN 'ticket_type' ELSE 'agent' END,
-           NULL, NULL, tc.type_id, tc.assigned_admin_id,
+    SELECT 'ticket_type', NULL, NULL, tc.type_id, NULL,
            sum(tc.n)::bigint, sum(tc.n * tc.score)::bigint,
            (sum(tc.n) FILTER (WHERE tc.score >= 4))::bigint
-    FROM ticket_or_none_cells tc
-    GROUP BY GROUPING SETS ((tc.type_id), (tc.assigned_admin_id))
+    FROM (SELECT t.type_id, t.score, t.n FROM type_cells t
+          UNION ALL
+          SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS tc
+    GROUP BY tc.type_id
+    UNION ALL
+    SELECT 'agent', NULL, NULL, NULL, ac.assigned_admin_id,
+           sum(ac.n)::bigint, sum(ac.n * ac.score)::bigint,
+           (sum(ac.n) FILTER (WHERE ac.score >= 4))::bigint
+    FROM (SELECT a.assigned_admin_id, a.score, a.n FROM agent_cells a
+          UNION ALL
+          SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS ac
+    GROUP BY ac.assigned_admin_id
 ),
 shares AS (
     SELECT g.*,
@@ -311,5 +423,19 @@ SELECT h.total,
        CASE WHEN t.has_periods THEN r.granularity ELSE r.requested END           AS granularity,
        b.breakdowns,
        t.points                                                                  AS trend_points,
-       stamp.version                                                             AS filter_version
-FROM headline h, range_granularity r, breakdowns b, trend t, rating_filter_version stamp;
+       stamp.version                                                             AS filter_version,
+       hw.how,
+       -- What to remember for the next request (none when it is what is remembered already).
+       CASE WHEN hw.how <> 'remembered' THEN jsonb_build_object(
+           'rating', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                 'c', c.carrier_id, 's', c.score, 'n', c.n, 't', c.ticket, 'ca', c.carrier,
+                                 'sh', c.shop, 'p', c.platform, 'w', c.whatsapp, 'cm', c.with_comment)), '[]')
+                      FROM rating_cells c),
+           'type', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.type_id, 's', c.score, 'n', c.n)), '[]')
+                    FROM type_cells c),
+           'agent', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.assigned_admin_id, 's', c.score, 'n', c.n)), '[]')
+                     FROM agent_cells c),
+           'day', (SELECT coalesce(jsonb_agg(jsonb_build_object('d', c.day, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
+                   FROM day_cells c),
+           'followed_up', h.detractors_followed_up)::text END                     AS cells
+FROM headline h, range_granularity r, breakdowns b, trend t, rating_filter_version stamp, how hw;

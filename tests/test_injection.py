@@ -114,9 +114,10 @@ def _rows(url, statement, params=()):
         conn.close()
 
 
-# Bookkeeping rather than data: a counter that stamps cached counts (migration 0021). Its
-# own test below says when it may move.
-CACHE_STAMPS = ("rating_filter_version",)
+# Bookkeeping rather than data: a counter that stamps cached counts (migration 0021), whose
+# own test below says when it may move, and the answers that reads remember for every
+# worker (migration 0030): reads write those by design.
+CACHE_STAMPS = ("rating_filter_version", "filtered_count_cache", "summary_cell_cache")
 
 
 def checksums(url, *, stamps=False):
@@ -301,8 +302,10 @@ def test_a_hostile_comment_is_stored_verbatim(fresh_client, fresh_db, payload):
     assert _rows(fresh_db, "SELECT comments FROM rating_follow_ups WHERE rating_id = %s", (rating,)) == [
         (HOSTILE[payload].strip(),)]
     after = checksums(fresh_db)
-    assert {table for table in before if before[table] != after[table]} == {"rating_follow_ups"}
+    # The follow-up, and its rating's two images in the change log (migration 0030).
+    assert {table for table in before if before[table] != after[table]} == {"rating_follow_ups", "rating_changes"}
     assert after["rating_follow_ups"][0] == before["rating_follow_ups"][0] + 1
+    assert after["rating_changes"][0] == before["rating_changes"][0] + 2
 
 
 @pytest.mark.parametrize("method, rating", [("POST", "unknown"), ("PUT", "unknown"),

@@ -2,6 +2,8 @@
 
 Each test writes to a database of its own and checks that the very next summary shows the
 write, and that an unchanged database is answered from memory (no summary query at all).
+The cells behind a summary are remembered in PostgreSQL and brought up to date there
+(tests/test_rating_changes.py); the pruning that runs now and then is left out of `ran`.
 """
 
 import threading
@@ -34,7 +36,8 @@ def summary(fresh_db, auth_headers, monkeypatch):
         response = client.get(f"/csat/summary?{query}", headers=headers)
         monkeypatch.setattr(db, "run", original)
         assert response.status_code == 200, response.get_json()
-        return response.get_json(), [name for name in ran if name not in ("admin_get", "locales_list")]
+        return response.get_json(), [name for name in ran
+                                     if name not in ("admin_get", "locales_list", "rating_changes_prune")]
 
     yield get
     application.extensions["csat_db"].close()
@@ -43,7 +46,7 @@ def summary(fresh_db, auth_headers, monkeypatch):
 def test_an_unchanged_database_is_answered_from_memory(summary):
     first, ran_first = summary("compare=previous&startDate=2025-01-01&endDate=2025-06-30")
     again, ran_again = summary("compare=previous&startDate=2025-01-01&endDate=2025-06-30")
-    assert ran_first == ["summary_figures", "summary_totals"]
+    assert ran_first == ["summary_figures", "summary_cells_remember"] * 2  # this period, the previous
     assert ran_again == ["rating_filter_version_get"]
     assert again == first
 
@@ -51,10 +54,10 @@ def test_an_unchanged_database_is_answered_from_memory(summary):
 def test_other_arguments_are_other_summaries(summary):
     whole, _ = summary("")
     fives, ran = summary("score=5")
-    assert ran == ["summary_figures"]
+    assert ran == ["summary_figures", "summary_cells_remember"]
     assert fives["total"] == whole["distribution"]["5"] < whole["total"]
     by_month, ran = summary("granularity=month")
-    assert ran == ["summary_figures"]
+    assert ran == ["summary_figures"]  # the same cells as the first: nothing new to remember
 
 
 @pytest.mark.parametrize(("write", "check"), [
@@ -83,7 +86,7 @@ def test_every_change_a_summary_shows_is_shown_at_once(summary, fresh_db, write,
     assert summary("")[1] == ["rating_filter_version_get"]
     run_sql(fresh_db, write)
     after, ran = summary("")
-    assert ran == ["rating_filter_version_get", "summary_figures"]
+    assert ran == ["rating_filter_version_get", "summary_figures", "summary_cells_remember"]
     assert check(before, after)
 
 

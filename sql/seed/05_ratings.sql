@@ -11,9 +11,12 @@
 -- sentences that fit the score. 20 % of ratings come from WhatsApp.
 -- A survey carries its ticket's type and assigned agent (migration 0023). The trigger that
 -- derives them row by row is off for this one INSERT: it would look up each ticket while
--- tickets has no primary key yet (csat/seed.py rebuilds keys after the load).
+-- tickets has no primary key yet (csat/seed.py rebuilds keys after the load). The change log
+-- (migration 0030) is off too: nothing is remembered from before a seed (00_reset.sql's
+-- TRUNCATE retired it), so there is nothing to bring up to date.
 
 ALTER TABLE ratings DISABLE TRIGGER ratings_ticket_facts;
+ALTER TABLE ratings DISABLE TRIGGER rating_log_insert;
 
 INSERT INTO ratings (score, comment, source, source_platform, reference_id, ticket_id,
                      company_id, locale_id, user_id, carrier_id, created_at,
@@ -260,3 +263,4 @@ FROM worded w, lookup lk
 ORDER BY w.at_s, w.key;
 
 ALTER TABLE ratings ENABLE TRIGGER ratings_ticket_facts;
+ALTER TABLE ratings ENABLE TRIGGER rating_log_insert;
