@@ -91,6 +91,23 @@ def evaluate(results):
                   EXPORT_TTFB_MS)
             check(f"export {name.upper()} worker RSS growth <= {EXPORT_RSS_MB} MB",
                   export[name]["rss_growth_mb"], EXPORT_RSS_MB)
+    growth = results.get("growth", {})
+    for name, shape in growth.get("shapes", {}).items():
+        check(f"growth {name}: p50 <= {shape['target_p50_ms']} ms", shape["p50_ms"], shape["target_p50_ms"])
+        if shape["target_max_ms"]:
+            check(f"growth {name}: max after the first <= {shape['target_max_ms']} ms", shape["max_ms"],
+                  shape["target_max_ms"])
+        check(f"growth {name}: no answer but 200", shape["non_200"], 0)
+    for kind, (p50, most) in (("list", (150, 1000)), ("summary", (300, 1000))):
+        unasked = growth.get("unasked", {}).get(kind)
+        if unasked:
+            check(f"growth unasked {kind}: p50 <= {p50} ms", unasked["p50_ms"], p50)
+            check(f"growth unasked {kind}: none over {most} ms", unasked["max_ms"], most)
+    if "bulk_insert_10k" in growth:
+        check("10,000-rating insert with the change log <= 2x without", growth["bulk_insert_10k"]["ratio"], 2)
+    follow_up_ms = results["run"].get("ingest", {}).get("follow_up_post_p50_ms")
+    if follow_up_ms is not None:
+        check("follow-up POST p50 <= 20 ms (while measured)", follow_up_ms, 20)
     if "seed" in results and "failed" in results["seed"]:
         check(f"seed {results['seed']['ratings']:,} ratings <= {SEED_SECONDS} s (failed)", None,
               SEED_SECONDS)
@@ -162,6 +179,30 @@ def markdown(results):
                 e = export[name]
                 lines.append(f"| {name.upper()} | {e['rows_per_s']:,} | {e['copy_rows_per_s']:,} | "
                              f"{e['share_of_copy']:.0%} | {e['ttfb_ms']} | {e['rss_growth_mb']} | {e['seconds']} |")
+    growth = results.get("growth")
+    if growth and growth.get("shapes"):
+        ingest = run.get("ingest", {})
+        lines += ["", "Growth: each shape 11 times, "
+                  f"1.2 s apart, while a writer inserted {ingest.get('rate_per_s')} rating/s "
+                  f"({ingest.get('ratings_inserted')} in the run), posted {ingest.get('follow_ups_posted')} "
+                  f"follow-ups (POST p50 {ingest.get('follow_up_post_p50_ms')} ms) and reassigned "
+                  f"{ingest.get('tickets_reassigned')} tickets. `how`: the service's own count of how "
+                  "each answer was had (csat_answers_total).", "",
+                  "| shape | first ms | p50 ms | max after first ms | target | how |",
+                  "|---|---:|---:|---:|---|---|"]
+        for name, shape in growth["shapes"].items():
+            target = f"p50 ≤ {shape['target_p50_ms']}" + (f", max ≤ {shape['target_max_ms']}"
+                                                          if shape["target_max_ms"] else "")
+            hows = ", ".join(f"{k} {v}" for k, v in shape["how"].items()) or "–"
+            lines.append(f"| {name} | {shape['first_ms']} | {shape['p50_ms']} | {shape['max_ms']} | "
+                         f"{target} | {hows} |")
+        for kind, unasked in growth.get("unasked", {}).items():
+            lines.append(f"| {unasked['requests']} {kind} filter combinations nobody asked before, once each | "
+                         f"| {unasked['p50_ms']} | {unasked['max_ms']} (max) | | computed |")
+        if "bulk_insert_10k" in growth:
+            bulk = growth["bulk_insert_10k"]
+            lines += ["", f"Inserting 10,000 ratings in one statement: {bulk['with_log_ms']} ms with the change "
+                      f"log, {bulk['without_log_ms']} ms without it ({bulk['ratio']}×)."]
     if "seed" in results and "failed" in results["seed"]:
         lines += ["", f"Seed: `flask seed --ratings {results['seed']['ratings']:,}` failed in this run: "
                   f"{results['seed']['failed']}"]

@@ -8,6 +8,11 @@ Stages (all by default; `--only list,export` runs a subset):
   agents       GET /csat/agents/list
   concurrency  wrk at 16 and 64 connections on a request mix; pgbench on the mix's SQL
   export       1,000,000 rows as JSON and CSV vs psql COPY: rows/s, TTFB, worker RSS growth
+  growth       each shape as admins meet it while ratings arrive (benchmarks/growth.py), unasked
+               filter combinations, and the cost of a 10,000-rating insert with the change log
+
+A writer (benchmarks/ingest.py) inserts --ingest ratings a second (default 1; 0: none), posts a
+follow-up every 10 s and reassigns a ticket every minute during every measured stage.
 
 Results: benchmarks/results/latest.json and the table in benchmarks/README.md.
 See benchmarks/README.md for the options and what each number means.
@@ -33,12 +38,14 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 import psycopg2  # noqa: E402
 
 import export as export_bench  # noqa: E402
+import growth  # noqa: E402
+import ingest  # noqa: E402
 import load  # noqa: E402
 import report  # noqa: E402
 import service  # noqa: E402
 import shapes as shape_defs  # noqa: E402
 
-STAGES = ("seed", "list", "summary", "details", "agents", "concurrency", "export")
+STAGES = ("seed", "list", "summary", "details", "agents", "concurrency", "export", "growth")
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/csat_bench"
 RESULTS = HERE / "results" / "latest.json"
 FLASK = Path(sys.executable).parent / "flask"
@@ -94,6 +101,11 @@ def main(argv=None):
                           options.threads) as (host, port, master):
         results["run"]["gunicorn_workers"] = len(service.worker_pids(master))
         client = service.Client(host, port, headers)
+        writer_token = service.make_token(secret, facts["admin_id"],
+                                          permissions=service.PERMISSIONS + ("csat-add-comments",))
+        writer = ingest.Ingest(options.database_url, options.ingest,
+                               service.Client(host, port, {"Authorization": "Bearer " + writer_token}))
+        writer.__enter__()
         measured = [s for s in shapes if s.group in stages]
         if measured:
             results.setdefault("shapes", {})
@@ -115,6 +127,17 @@ def main(argv=None):
         if "export" in stages:
             results["export"] = run_export(app, options.database_url, host, port, headers,
                                            master, facts)
+        if "growth" in stages:
+            say("growth (ratings arriving: --ingest %s/s)" % options.ingest)
+            results["growth"] = growth.measure(client, facts, say)
+        writer.__exit__(None, None, None)
+        results["run"]["ingest"] = writer.summary()
+        say(f"writer: {results['run']['ingest']}")
+    if "growth" in stages:
+        bulk = psycopg2.connect(options.database_url)
+        results["growth"]["bulk_insert_10k"] = growth.bulk_insert_cost(bulk)
+        bulk.close()
+        say(f"10,000-rating insert: {results['growth']['bulk_insert_10k']}")
     conn.close()
     results["run"]["duration_s"] = round(time.perf_counter() - started, 1)
     results["targets"] = report.evaluate(results)
@@ -135,6 +158,8 @@ def parse_options(argv):
     parser.add_argument("--recreate", action="store_true",
                         help="drop and recreate the database: flask migrate + timed flask seed")
     parser.add_argument("--ratings", type=int, default=1_000_000)
+    parser.add_argument("--ingest", type=float, default=1.0,
+                        help="ratings a second written during the measured stages (0: none)")
     parser.add_argument("--only", help=f"comma-separated stages of: {','.join(STAGES)}")
     parser.add_argument("--quick", action="store_true",
                         help="15 iterations a shape, 10 s load runs (for iterating)")

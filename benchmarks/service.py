@@ -34,11 +34,11 @@ def new_secret():
     return secrets.token_urlsafe(48)
 
 
-def make_token(secret, admin_id, lifetime_seconds=3 * 3600):
+def make_token(secret, admin_id, lifetime_seconds=3 * 3600, permissions=PERMISSIONS):
     """An HS256 token for an active admin with the read permissions and no locale limit."""
     now = int(time.time())
     claims = {"sub": str(admin_id), "iat": now, "exp": now + lifetime_seconds,
-              "permissions": list(PERMISSIONS)}
+              "permissions": list(permissions)}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -123,6 +123,19 @@ class Client:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def post(self, path, body):
+        """(status, body bytes) of a JSON POST (not retried: it writes)."""
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            self._conn.request("POST", path, body=body,
+                               headers={**self.headers, "Content-Type": "application/json"})
+            response = self._conn.getresponse()
+            return response.status, response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.close()
+            raise
 
     def timed_get(self, path):
         """(milliseconds, status, body)."""

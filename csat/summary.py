@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app
 
-from csat import db, remembered, versioned_cache
+from csat import db, remembered, summary_change, versioned_cache
 from csat.auth import MENU_CSAT, require_permission
 from csat.rating_filters import parse_filter_args
 from schemas.summary import SummaryArgs, SummaryOut
@@ -31,7 +31,7 @@ from schemas.summary import SummaryArgs, SummaryOut
 bp = Blueprint("summary", __name__, url_prefix="/csat")
 
 # Arguments that only shape figures from the cells, so summaries differing in them share cells.
-PRESENTATION_ARGUMENTS = ("granularity", "compare", "min_sample")
+PRESENTATION_ARGUMENTS = ("granularity", "compare", "min_sample", "company_keys")
 MAX_SUMMARIES = 256  # per worker; a summary body is a few kB to tens of kB
 
 _summary_args = SummaryArgs()
@@ -69,7 +69,12 @@ def _computed(arguments):
     body = _figures(row, row["first_day"], row["last_day"])
     body["breakdowns"] = row["breakdowns"]
     body["trend"] = {"granularity": row["granularity"], "points": row["trend_points"]}
-    body["previous"] = _previous_period(arguments) if arguments["compare"] else None
+    body["previous"], body["change"], previous_breakdowns = None, None, None
+    if arguments["compare"]:
+        shown = [entry["key"] for entry in row["breakdowns"]["company"]]
+        body["previous"], previous_breakdowns = _previous_period(arguments, shown)
+        body["change"] = summary_change.headline_change(body, body["previous"])
+    summary_change.annotate_entries(body["breakdowns"], previous_breakdowns)
     return row["filter_version"], _summary_out.dump(body)
 
 
@@ -93,17 +98,20 @@ def _figures(row, start_date, end_date):
     }
 
 
-def _previous_period(arguments):
+def _previous_period(arguments, companies):
+    """(headline figures, breakdowns) of the period before, for the companies shown now."""
     start_date, end_date = previous_range(arguments["start_date"], arguments["end_date"])
-    row = _figures_row({**arguments, "start_date": start_date, "end_date": end_date})
-    return _figures(row, start_date.isoformat(), end_date.isoformat())
+    row = _figures_row({**arguments, "start_date": start_date, "end_date": end_date,
+                        "company_keys": companies or [0]})
+    return _figures(row, start_date.isoformat(), end_date.isoformat()), row["breakdowns"]
 
 
 def _figures_row(arguments):
     """summary_figures' row for these arguments; the cells it computed or updated are stored."""
     cells_key = remembered.key_of({name: value for name, value in arguments.items()
                                    if name not in PRESENTATION_ARGUMENTS})
-    row = db.fetch_one("summary_figures", {**arguments, "cache_key": cells_key}, role="replica",
+    row = db.fetch_one("summary_figures", {"company_keys": None, **arguments, "cache_key": cells_key},
+                       role="replica",
                        statement_timeout_ms=current_app.config["CSAT"].summary_statement_timeout_ms)
     remembered.record("summary", row["how"], "summary_cells_remember",
                       {"key": cells_key, "version": row["filter_version"], "cells": row["cells"]})

@@ -90,6 +90,16 @@ class BreakdownEntry(Schema):
     csat_upper = fields.Float(required=True, metadata={"description": "95% Wilson upper bound, %"})
     low_sample = fields.Boolean(required=True,
                                 metadata={"description": "count < SUMMARY_MIN_SAMPLE"})
+    rank = _nullable(fields.Integer, metadata={
+        "description": "1 = the highest csat_lower of its breakdown; null when low_sample"})
+    filter = _nullable(fields.Dict, keys=fields.String(), values=fields.String(), metadata={
+        "description": "GET /csat parameters that, added to the request's, select exactly this "
+                       "entry's ratings; null where no filter can (no carrier, no agent, ticket types)"})
+    csat_change = _nullable(fields.Float, metadata={
+        "description": "compare=previous: csat minus the same key's csat in the previous period, "
+                       "percentage points; null without compare or when the key had no ratings then"})
+    significant = _nullable(fields.Boolean, metadata={
+        "description": "compare=previous: the two-proportion z-test's p-value < 0.05; null as csat_change"})
 
 
 class Breakdowns(Schema):
@@ -101,6 +111,10 @@ class Breakdowns(Schema):
     carrier = fields.List(fields.Nested(BreakdownEntry), required=True)
     ticket_type = fields.List(fields.Nested(BreakdownEntry), required=True)
     agent = fields.List(fields.Nested(BreakdownEntry), required=True)
+    locale = fields.List(fields.Nested(BreakdownEntry), required=True)
+    company = fields.List(fields.Nested(BreakdownEntry), required=True, metadata={
+        "description": "The shippers at risk: among companies with at least SUMMARY_MIN_SAMPLE ratings, "
+                       "the 25 with the lowest csat_lower, worst first"})
 
 
 class TrendPoint(Schema):
@@ -124,6 +138,20 @@ class Trend(Schema):
     points = fields.List(fields.Nested(TrendPoint), required=True)
 
 
+class Change(Schema):
+    """compare=previous: this range minus the previous period (see csat/summary_change.py)."""
+
+    class Meta:
+        ordered = True
+
+    csat = _nullable(fields.Float, metadata={"description": "percentage points, 1 decimal"})
+    average = _nullable(fields.Float, metadata={"description": "2 decimals"})
+    total = fields.Integer(required=True, strict=True)
+    p_value = _nullable(fields.Float, metadata={
+        "description": "two-sided two-proportion z-test of the CSAT share; null when a period has no rating"})
+    significant = _nullable(fields.Boolean, metadata={"description": "p_value < 0.05"})
+
+
 class SummaryOut(Headline):
     """GET /csat/summary: the range's headline figures, breakdowns and trend.
 
@@ -138,3 +166,4 @@ class SummaryOut(Headline):
     breakdowns = fields.Nested(Breakdowns, required=True)
     trend = fields.Nested(Trend, required=True)
     previous = fields.Nested(Headline, required=True, allow_none=True)
+    change = fields.Nested(Change, required=True, allow_none=True)

@@ -1,6 +1,6 @@
 -- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), the rating_filter_version they were read at, how they were had (computed, updated, remembered) and the cells to remember.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int, cache_key text (summary_cell_cache's key for these filters and dates)
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -v cache_key=psql -d "$DATABASE_URL" -f sql/summary_figures.sql
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int, cache_key text (summary_cell_cache's key for these filters and dates), company_keys bigint[]|empty (the companies to show; empty: the 25 at risk)
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -v cache_key=psql -v company_keys= -d "$DATABASE_URL" -f sql/summary_figures.sql
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
 -- recordsFiltered. Every figure is rolled up from cells, sums that add: per carrier and
@@ -55,7 +55,8 @@ WITH params AS NOT MATERIALIZED (
            NULLIF(:'search', '')::text              AS search,
            NULLIF(:'granularity', '')::text         AS granularity,
            :'min_sample'::integer                   AS min_sample,
-           :'cache_key'::text                       AS cache_key
+           :'cache_key'::text                       AS cache_key,
+           csat_arg_bigints(:'company_keys')        AS company_keys
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*
@@ -97,7 +98,7 @@ changes AS NOT MATERIALIZED (
 -- Sources and platforms are counted per cell rather than grouped by: two fewer text keys to
 -- hash per rating (a fifth less time); their values are 0001's CHECK lists.
 computed_rating_cells AS (
-    SELECT r.carrier_id, r.score,
+    SELECT r.locale_id, r.carrier_id, r.score,
            count(*)                                                AS n,
            count(*) FILTER (WHERE r.source = 'ticket')             AS ticket,
            count(*) FILTER (WHERE r.source = 'carrier')            AS carrier,
@@ -107,7 +108,15 @@ computed_rating_cells AS (
            count(*) FILTER (WHERE r.comment <> '')                 AS with_comment
     FROM filtered r
     WHERE (SELECT h.how FROM how h) = 'computed'
-    GROUP BY r.carrier_id, r.score
+    GROUP BY r.locale_id, r.carrier_id, r.score
+),
+-- Per company (20,000 at 10M): only what the shippers-at-risk breakdown ranks by.
+computed_company_cells AS (
+    SELECT r.company_id, count(*) AS n, sum(r.score) AS score_sum,
+           count(*) FILTER (WHERE r.score >= 4) AS satisfied
+    FROM filtered r
+    WHERE (SELECT h.how FROM how h) = 'computed'
+    GROUP BY r.company_id
 ),
 -- Joined to the detractors only: probing the follow-ups with every rating inside the cells
 -- cost more than this separate scan.
@@ -182,16 +191,17 @@ computed_day_cells AS (
 ),
 -- Each kind of cell: remembered + changes since (signed) + computed; only present ones remain.
 rating_cells AS (
-    SELECT c.carrier_id, c.score, sum(c.n) AS n, sum(c.ticket) AS ticket, sum(c.carrier) AS carrier,
+    SELECT c.locale_id, c.carrier_id, c.score, sum(c.n) AS n, sum(c.ticket) AS ticket, sum(c.carrier) AS carrier,
            sum(c.shop) AS shop, sum(c.platform) AS platform, sum(c.whatsapp) AS whatsapp,
            sum(c.with_comment) AS with_comment
-    FROM (SELECT x.c AS carrier_id, x.s AS score, x.n, x.t AS ticket, x.ca AS carrier, x.sh AS shop,
-                 x.p AS platform, x.w AS whatsapp, x.cm AS with_comment
+    FROM (SELECT x.l AS locale_id, x.c AS carrier_id, x.s AS score, x.n, x.t AS ticket, x.ca AS carrier,
+                 x.sh AS shop, x.p AS platform, x.w AS whatsapp, x.cm AS with_comment
           FROM remembered rem,
                jsonb_to_recordset(rem.cells -> 'rating')
-                   AS x (c integer, s smallint, n bigint, t bigint, ca bigint, sh bigint, p bigint, w bigint, cm bigint)
+                   AS x (l smallint, c integer, s smallint, n bigint, t bigint, ca bigint, sh bigint, p bigint,
+                         w bigint, cm bigint)
           UNION ALL
-          SELECT ch.carrier_id, ch.score, sum(ch.sign),
+          SELECT ch.locale_id, ch.carrier_id, ch.score, sum(ch.sign),
                  coalesce(sum(ch.sign) FILTER (WHERE ch.source = 'ticket'), 0),
                  coalesce(sum(ch.sign) FILTER (WHERE ch.source = 'carrier'), 0),
                  coalesce(sum(ch.sign) FILTER (WHERE ch.source = 'shop'), 0),
@@ -199,10 +209,25 @@ rating_cells AS (
                  coalesce(sum(ch.sign) FILTER (WHERE ch.source_platform = 'whatsapp'), 0),
                  coalesce(sum(ch.sign) FILTER (WHERE ch.comment <> ''), 0)
           FROM changes ch
-          GROUP BY ch.carrier_id, ch.score
+          GROUP BY ch.locale_id, ch.carrier_id, ch.score
           UNION ALL
           SELECT * FROM computed_rating_cells) AS c
-    GROUP BY c.carrier_id, c.score
+    GROUP BY c.locale_id, c.carrier_id, c.score
+    HAVING sum(c.n) <> 0
+),
+company_cells AS (
+    SELECT c.company_id, sum(c.n) AS n, sum(c.score_sum) AS score_sum, sum(c.satisfied) AS satisfied
+    FROM (SELECT x.k AS company_id, x.n, x.ss AS score_sum, x.sa AS satisfied
+          FROM remembered rem,
+               jsonb_to_recordset(rem.cells -> 'company') AS x (k bigint, n bigint, ss bigint, sa bigint)
+          UNION ALL
+          SELECT ch.company_id, sum(ch.sign), sum(ch.sign * ch.score),
+                 coalesce(sum(ch.sign) FILTER (WHERE ch.score >= 4), 0)
+          FROM changes ch
+          GROUP BY ch.company_id
+          UNION ALL
+          SELECT * FROM computed_company_cells) AS c
+    GROUP BY c.company_id
     HAVING sum(c.n) <> 0
 ),
 followed_up AS (
@@ -284,21 +309,28 @@ no_ticket_cells AS (
     WHERE rc.n > rc.ticket
     GROUP BY rc.score
 ),
+-- One row per breakdown entry: its dimension, its key (value for text keys, id otherwise)
+-- and its sums.
 groups AS (
-    SELECT vc.dimension, vc.value, NULL::integer AS carrier_id,
-           NULL::smallint AS type_id, NULL::integer AS assigned_admin_id,
+    SELECT vc.dimension, vc.value, NULL::bigint AS id,
            sum(vc.n)::bigint AS n, sum(vc.n * vc.score)::bigint AS score_sum,
            (sum(vc.n) FILTER (WHERE vc.score >= 4))::bigint AS satisfied
     FROM value_cells vc
     GROUP BY vc.dimension, vc.value
     UNION ALL
-    SELECT 'carrier', NULL, rc.carrier_id, NULL, NULL,
+    SELECT 'carrier', NULL, rc.carrier_id,
            sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
            (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
     FROM rating_cells rc
     GROUP BY rc.carrier_id
     UNION ALL
-    SELECT 'ticket_type', NULL, NULL, tc.type_id, NULL,
+    SELECT 'locale', NULL, rc.locale_id,
+           sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
+           (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
+    FROM rating_cells rc
+    GROUP BY rc.locale_id
+    UNION ALL
+    SELECT 'ticket_type', NULL, tc.type_id,
            sum(tc.n)::bigint, sum(tc.n * tc.score)::bigint,
            (sum(tc.n) FILTER (WHERE tc.score >= 4))::bigint
     FROM (SELECT t.type_id, t.score, t.n FROM type_cells t
@@ -306,13 +338,16 @@ groups AS (
           SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS tc
     GROUP BY tc.type_id
     UNION ALL
-    SELECT 'agent', NULL, NULL, NULL, ac.assigned_admin_id,
+    SELECT 'agent', NULL, ac.assigned_admin_id,
            sum(ac.n)::bigint, sum(ac.n * ac.score)::bigint,
            (sum(ac.n) FILTER (WHERE ac.score >= 4))::bigint
     FROM (SELECT a.assigned_admin_id, a.score, a.n FROM agent_cells a
           UNION ALL
           SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS ac
     GROUP BY ac.assigned_admin_id
+    UNION ALL
+    SELECT 'company', NULL, cc.company_id, cc.n::bigint, cc.score_sum::bigint, cc.satisfied::bigint
+    FROM company_cells cc
 ),
 shares AS (
     SELECT g.*,
@@ -327,31 +362,67 @@ bounds AS (
     FROM shares s
 ),
 entries AS (
-    SELECT b.dimension, b.n,
+    SELECT b.dimension, b.n, b.id,
            CASE b.dimension
                WHEN 'source' THEN to_jsonb(b.value)
                WHEN 'source_platform' THEN to_jsonb(b.value)
                WHEN 'carrier' THEN to_jsonb(c.name)
                WHEN 'ticket_type' THEN to_jsonb(tt.name)
-               ELSE to_jsonb(a.id)
+               ELSE to_jsonb(b.id)
            END                                                                   AS key,
            CASE b.dimension
                WHEN 'source' THEN b.value
                WHEN 'source_platform' THEN b.value
                WHEN 'carrier' THEN c.description
                WHEN 'ticket_type' THEN tt.description
-               ELSE a.name
+               WHEN 'agent' THEN a.name
+               WHEN 'locale' THEN l.name
+               WHEN 'company' THEN co.name
            END                                                                   AS name,
+           -- The list parameters that, added to the request's, select exactly this entry's
+           -- ratings; NULL where none can (no carrier, no agent, a ticket type).
+           CASE WHEN b.dimension = 'source' THEN jsonb_build_object('source', b.value)
+                WHEN b.dimension = 'source_platform' THEN jsonb_build_object('sourcePlatform', b.value)
+                WHEN b.id IS NULL THEN NULL
+                WHEN b.dimension = 'carrier' THEN jsonb_build_object('carrier', c.name)
+                WHEN b.dimension = 'agent' THEN jsonb_build_object('agents', b.id::text)
+                WHEN b.dimension = 'locale' THEN jsonb_build_object('localeId', b.id::text)
+                WHEN b.dimension = 'company' THEN jsonb_build_object('companyId', b.id::text)
+           END                                                                   AS filter,
            round(b.score_sum::numeric / b.n, 2)::float8                          AS average,
+           coalesce(b.satisfied, 0)                                              AS satisfied,
+           b.centre - b.half_width                                               AS lower_exact,
            round((100 * b.p)::numeric, 1)::float8                                AS csat,
            round((100 * (b.centre - b.half_width))::numeric, 1)::float8          AS csat_lower,
            round((100 * (b.centre + b.half_width))::numeric, 1)::float8          AS csat_upper,
            b.n < p.min_sample                                                    AS low_sample
     FROM bounds b
     CROSS JOIN params p
-    LEFT JOIN carriers c ON c.id = b.carrier_id AND b.dimension = 'carrier'
-    LEFT JOIN ticket_types tt ON tt.id = b.type_id AND b.dimension = 'ticket_type'
-    LEFT JOIN administrators a ON a.id = b.assigned_admin_id AND b.dimension = 'agent'
+    LEFT JOIN carriers c ON c.id = b.id AND b.dimension = 'carrier'
+    LEFT JOIN ticket_types tt ON tt.id = b.id AND b.dimension = 'ticket_type'
+    LEFT JOIN administrators a ON a.id = b.id AND b.dimension = 'agent'
+    LEFT JOIN locales l ON l.id = b.id AND b.dimension = 'locale'
+    LEFT JOIN companies co ON co.id = b.id AND b.dimension = 'company'
+),
+-- rank: 1 = the highest csat_lower of its breakdown among entries with enough ratings
+-- (ties share a rank); the unrounded bound decides.
+ranked AS (
+    SELECT en.*,
+           CASE WHEN NOT en.low_sample
+                THEN rank() OVER (PARTITION BY en.dimension, en.low_sample ORDER BY en.lower_exact DESC)
+           END AS rank,
+           row_number() OVER (PARTITION BY en.dimension, en.low_sample
+                              ORDER BY en.lower_exact, en.n DESC, en.id) AS worst_first
+    FROM entries en
+),
+-- Companies: the shippers at risk, the 25 ranked lowest, worst first; or, for the previous
+-- period of a comparison, exactly the companies the current period shows (company_keys).
+shown AS (
+    SELECT r.*
+    FROM ranked r, params p
+    WHERE r.dimension <> 'company'
+       OR (p.company_keys IS NULL AND NOT r.low_sample AND r.worst_first <= 25)
+       OR r.id = ANY (p.company_keys)
 ),
 breakdowns AS (
     SELECT json_build_object(
@@ -359,13 +430,16 @@ breakdowns AS (
                'source_platform', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'source_platform'), '[]'),
                'carrier', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'carrier'), '[]'),
                'ticket_type', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'ticket_type'), '[]'),
-               'agent', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'agent'), '[]')
+               'agent', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'agent'), '[]'),
+               'locale', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'locale'), '[]'),
+               'company', coalesce(json_agg(e.entry ORDER BY e.worst_first) FILTER (WHERE e.dimension = 'company'), '[]')
            ) AS breakdowns
-    FROM (SELECT en.dimension, en.n, en.key,
-                 json_build_object('key', en.key, 'name', en.name, 'count', en.n, 'average', en.average,
-                                   'csat', en.csat, 'csat_lower', en.csat_lower, 'csat_upper', en.csat_upper,
-                                   'low_sample', en.low_sample) AS entry
-          FROM entries en) e
+    FROM (SELECT sh.dimension, sh.n, sh.key, sh.worst_first,
+                 json_build_object('key', sh.key, 'name', sh.name, 'count', sh.n, 'average', sh.average,
+                                   'csat', sh.csat, 'csat_lower', sh.csat_lower, 'csat_upper', sh.csat_upper,
+                                   'low_sample', sh.low_sample, 'rank', sh.rank, 'filter', sh.filter,
+                                   'satisfied', sh.satisfied) AS entry
+          FROM shown sh) e
 ),
 range AS (
     SELECT coalesce(p.start_date, (SELECT min(d.day) FROM day_cells d)) AS first_day,
@@ -428,13 +502,16 @@ SELECT h.total,
        -- What to remember for the next request (none when it is what is remembered already).
        CASE WHEN hw.how <> 'remembered' THEN jsonb_build_object(
            'rating', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                 'c', c.carrier_id, 's', c.score, 'n', c.n, 't', c.ticket, 'ca', c.carrier,
+                                 'l', c.locale_id, 'c', c.carrier_id, 's', c.score, 'n', c.n, 't', c.ticket, 'ca', c.carrier,
                                  'sh', c.shop, 'p', c.platform, 'w', c.whatsapp, 'cm', c.with_comment)), '[]')
                       FROM rating_cells c),
            'type', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.type_id, 's', c.score, 'n', c.n)), '[]')
                     FROM type_cells c),
            'agent', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.assigned_admin_id, 's', c.score, 'n', c.n)), '[]')
                      FROM agent_cells c),
+           'company', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                  'k', c.company_id, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
+                       FROM company_cells c),
            'day', (SELECT coalesce(jsonb_agg(jsonb_build_object('d', c.day, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
                    FROM day_cells c),
            'followed_up', h.detractors_followed_up)::text END                     AS cells
