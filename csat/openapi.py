@@ -150,7 +150,9 @@ def build_document(app):
         openapi_version=OPENAPI_VERSION,
         plugins=[marshmallow],
         info={"description": "Customer-satisfaction ratings for the admin panel. Errors are "
-                             "Boom JSON; every response carries X-Request-Id."},
+                             "Boom JSON; every response carries X-Request-Id. Every path also "
+                             "answers HEAD (as GET, without a body) and OPTIONS (Allow; with "
+                             "CORS_ORIGINS set, the CORS preflight for those origins)."},
     )
     marshmallow.converter.add_attribute_function(_custom_field_properties)
     marshmallow.converter.add_parameter_attribute_function(_query_parameter_attributes)
