@@ -28,6 +28,7 @@ from gunicorn.http.errors import (ChunkMissingTerminator, InvalidChunkExtension,
                                   LimitRequestLine, ObsoleteFolding)
 from gunicorn.workers.gthread import ThreadWorker
 
+from csat import metrics
 from csat.errors import boom_http_response
 
 log = logging.getLogger("csat.access")
@@ -61,7 +62,8 @@ def refusal(exc):
 
 
 class BoomThreadWorker(ThreadWorker):
-    """ThreadWorker whose refusals are Boom JSON with an X-Request-Id, logged as JSON."""
+    """ThreadWorker whose refusals are Boom JSON with an X-Request-Id, logged and counted
+    (csat_http_requests_total{method="unread", endpoint="refused"})."""
 
     def handle_error(self, req, client, addr, exc):
         answer = refusal(exc)
@@ -69,6 +71,7 @@ class BoomThreadWorker(ThreadWorker):
             return super().handle_error(req, client, addr, exc)
         status, message = answer
         request_id = uuid.uuid4().hex  # the request's own id is in the part not read
+        metrics.request_refused(status)
         log.info("request refused by gunicorn: %s", exc, extra={
             "request_id": request_id, "status": status,
             "client": (addr or ("",))[0] or None})

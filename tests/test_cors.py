@@ -167,7 +167,7 @@ def frontend(tmp_path_factory):
 def browse(binary, url, profile):
     """The page's DOM after its script ran, as headless Chromium prints it."""
     completed = subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--dump-dom", url],
         capture_output=True, text=True, timeout=90)
     assert completed.returncode == 0, completed.stderr[-2000:]

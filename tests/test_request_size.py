@@ -9,6 +9,7 @@ many headers) a Boom 431, from gunicorn (csat/gunicorn_worker.py) and from nginx
 """
 
 import json
+import re
 import socket
 from urllib.parse import quote, urlencode
 
@@ -16,6 +17,7 @@ import pytest
 
 from tests.conftest import bearer, make_token
 from tests.servers import gunicorn, request
+from tests.test_gunicorn import counter, json_log
 from tests.test_nginx import nginx_in_front
 
 HEADERS = bearer(make_token(expires_in=3600))
@@ -139,6 +141,23 @@ def test_more_headers_than_gunicorn_takes_are_431_boom(service):
     filler = {f"X-Filler-{n}": "y" for n in range(100)}
     status, _, body = answer(service, "/csat?length=1", {**HEADERS, **filler})
     assert (status, body) == (431, HEADERS_TOO_LARGE)
+
+
+def test_refusals_are_counted_and_logged(shared_db, tmp_path):
+    log_path = tmp_path / "gunicorn.log"
+    with gunicorn(shared_db, log_path) as address:
+        for _ in range(2):
+            assert answer(address, padded_target(70 * 1024))[0] == 414
+        assert answer(address, "/healthz", {"X-Filler": "y" * (70 * 1024)})[0] == 431
+        assert counter(address, "csat_http_requests_total",
+                       method="unread", endpoint="refused", status="414") == 2
+        assert counter(address, "csat_http_requests_total",
+                       method="unread", endpoint="refused", status="431") == 1
+    refused = [line for line in json_log(log_path)
+               if line["message"].startswith("request refused by gunicorn")]
+    assert [(line["logger"], line["status"]) for line in refused] == [
+        ("csat.access", 414), ("csat.access", 414), ("csat.access", 431)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", line["request_id"]) for line in refused)
 
 
 def test_a_request_gunicorn_cannot_parse_is_400_boom(service):
