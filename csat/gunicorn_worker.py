@@ -43,7 +43,7 @@ REQUEST_LINE_TOO_LONG = "The request line is too long"
 HEADERS_TOO_LARGE = "The request headers are too large"
 MALFORMED_REQUEST = "The request could not be parsed"
 
-# The order matters only in that every class here is distinct (none subclasses another).
+# The status gunicorn itself gives each refusal (workers/base.py), now with a Boom body.
 _REFUSALS = (
     (LimitRequestLine, 414, REQUEST_LINE_TOO_LONG),
     (LimitRequestHeaders, 431, HEADERS_TOO_LARGE),
