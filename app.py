@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from csat import auth, cli, db, errors, health, metrics, openapi, request_log
+from csat import auth, cli, cors, db, errors, health, metrics, openapi, request_log
 from csat.config import Settings
 from csat.json import OrjsonProvider
 
@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     request_log.init_app(app)
     metrics.init_app(app)
     errors.init_app(app)
+    cors.init_app(app)
     db.init_app(app)
     auth.init_app(app)
     cli.init_app(app)

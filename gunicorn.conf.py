@@ -1,7 +1,7 @@
 """gunicorn settings for production and `make run` (`gunicorn -c gunicorn.conf.py app:app`).
 
 gthread workers: a long export streams from a thread without tripping the worker timeout
-that kills sync workers. Sizes come from the environment, never from the host's CPU count
+that kills sync workers (csat/gunicorn_worker.py adds Boom JSON to gunicorn's refusals). Sizes come from the environment, never from the host's CPU count
 (a container sees the host's cores). Each worker builds its app, and so its database pool,
 after the fork (preload_app is off; csat/db.py also rebuilds a pool it finds in another
 pid). Connections per worker: DB_POOL_MAX_SIZE, by default GUNICORN_THREADS + 1 (one per
@@ -46,7 +46,8 @@ PROMETHEUS_DIRECTORY = _prometheus_directory()
 from csat.request_log import logging_config  # noqa: E402 (after the metrics directory is set)
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
-worker_class = "gthread"
+# gthread, answering the requests gunicorn refuses itself in Boom JSON (csat/gunicorn_worker.py).
+worker_class = "csat.gunicorn_worker.BoomThreadWorker"
 workers = _int_env("GUNICORN_WORKERS", 2)
 threads = _int_env("GUNICORN_THREADS", 8)
 # csat/config.py sizes the pool from GUNICORN_THREADS; say so once, for both to agree.
@@ -61,7 +62,12 @@ max_requests = _int_env("GUNICORN_MAX_REQUESTS", 10000)
 max_requests_jitter = _int_env("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 # Proxies whose X-Forwarded-Proto is believed: nginx on the same host by default.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-# Tokens are refused by the app above 8 KB with a Boom 401; let them reach it.
+# Request lines up to 8190 bytes (gunicorn's maximum) are served: what nginx's default
+# `large_client_header_buffers 4 8k` admits, and room for a stock DataTables query string
+# (~4.6 KB for 20 columns). Longer lines get a Boom 414 from the worker.
+limit_request_line = 8190
+# Tokens are refused by the app above 8 KB with a Boom 401; let them reach it. A larger
+# header (or more than 100) gets a Boom 431 from the worker.
 limit_request_field_size = 65536 + 1024
 # gunicorn 27's control socket lives at one fixed path per user; instances would share it.
 control_socket_disable = True

@@ -6,6 +6,7 @@ signed with a key everybody knows.
 """
 
 import os
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,6 +64,7 @@ class Settings:
     summary_min_sample: int = 30
     # A summary nobody asked for yet reads every matching rating: seconds at 10M, never an error.
     summary_statement_timeout_ms: int = 120000
+    cors_origins: tuple = ()  # exact origins allowed to call the API from a browser
 
     @property
     def is_production(self):
@@ -103,6 +105,7 @@ class Settings:
             retry_after_seconds=_int_env("RETRY_AFTER_SECONDS", 5),
             summary_min_sample=_int_env("SUMMARY_MIN_SAMPLE", 30),
             summary_statement_timeout_ms=_int_env("SUMMARY_STATEMENT_TIMEOUT_MS", 120000),
+            cors_origins=_origins_env("CORS_ORIGINS"),
         )
         values.update(overrides)
         settings = cls(**values)
@@ -133,6 +136,21 @@ class Settings:
             raise ConfigError(f"CSAT_TIMEZONE {self.time_zone!r} is not a known time zone") from None
         if self.pool_max_size < 1 or self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("DB_POOL_MIN_SIZE/DB_POOL_MAX_SIZE must satisfy 0 <= min <= max, max >= 1")
+
+
+# scheme://host[:port], nothing after: what a browser sends in Origin.
+_ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+
+
+def _origins_env(name):
+    """A comma list of exact origins; anything a browser never sends as Origin is refused."""
+    origins = tuple(part.strip() for part in (_env(name) or "").split(",") if part.strip())
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ConfigError(
+                f"{name}: {origin!r} is not an origin; write scheme://host[:port] exactly as "
+                "the browser shows it, without a path or trailing slash (no wildcards)")
+    return origins
 
 
 def _read_key(value):

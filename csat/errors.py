@@ -2,11 +2,15 @@
 
 Body: {"statusCode", "error", "message"}; 400s add {"validation": {"source", "keys"}}.
 Handlers raise ApiError (or let Flask, marshmallow, flask-jwt-extended or psycopg2 raise
-their own); nothing else in the service builds an error response.
+their own); nothing else in the service builds an error response. gunicorn refuses some
+requests before the app could see them (a request line or headers over its limits, a
+request it cannot parse); csat/gunicorn_worker.py answers those with `boom_http_response`
+below, so they are Boom JSON too.
 """
 
 import logging
 
+import orjson
 import psycopg2
 from flask import g, jsonify, request
 from marshmallow import ValidationError
@@ -21,7 +25,8 @@ INTERNAL_ERROR_MESSAGE = "An internal server error occurred"
 DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable, try again shortly"
 
 # Boom's phrases where they differ from werkzeug's.
-_BOOM_PHRASES = {413: "Request Entity Too Large", 422: "Unprocessable Entity"}
+# 414: RFC 9110's name (werkzeug still says "Request URI Too Long").
+_BOOM_PHRASES = {413: "Request Entity Too Large", 414: "URI Too Long", 422: "Unprocessable Entity"}
 
 
 class ApiError(Exception):
@@ -93,6 +98,22 @@ def boom_response(status, message, *, validation=None, headers=None):
     response.status_code = status
     response.headers.update(headers or {})
     return response
+
+
+def boom_http_response(status, message, request_id):
+    """A whole HTTP/1.1 response, as bytes, for a request refused before the app ran.
+
+    The connection is closed afterwards: whatever the client sent after the part gunicorn
+    refused cannot be read as a next request.
+    """
+    body = orjson.dumps(boom_body(status, message))
+    head = (f"HTTP/1.1 {status} {phrase(status)}\r\n"
+            "Connection: close\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"X-Request-Id: {request_id}\r\n"
+            "\r\n")
+    return head.encode("latin-1") + body
 
 
 def validation_error(exc: ValidationError, source):

@@ -8,11 +8,12 @@ PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py creates one when unset, before the wo
 fork) and a scrape, whichever worker answers it, sums all workers' files. Without that
 variable (tests, `flask run`) the metrics live in this process's default registry.
 
-Other modules report through two calls:
+Other modules report through three calls:
 - `export_finished(rows, seconds, outcome)` when an export ends (complete, disconnected,
   failed);
 - `database_error(kind)` when a request fails on the database ("unavailable": answered
-  503; "other": answered 500).
+  503; "other": answered 500);
+- `request_refused(status)` when gunicorn refuses a request before the app runs.
 """
 
 import logging
@@ -31,6 +32,8 @@ MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 POOL_SAMPLE_SECONDS = 5.0
 UNMATCHED_ENDPOINT = "unmatched"  # 404s and 405s: never the raw path, which is unbounded
+REFUSED_ENDPOINT = "refused"  # requests gunicorn refused before routing (csat/gunicorn_worker.py)
+UNREAD_METHOD = "unread"  # ...whose method may not even have been read
 DATABASE_ERROR_KINDS = ("unavailable", "other")
 EXPORT_OUTCOMES = ("complete", "disconnected", "failed")
 
@@ -88,6 +91,11 @@ def export_finished(rows, seconds, outcome):
 def answer_had(kind, how):
     """Record how a count or summary was had (see csat/remembered.py)."""
     ANSWERS.labels(kind, how).inc()
+
+
+def request_refused(status):
+    """Record a request gunicorn refused before the app saw it (400, 414, 431)."""
+    REQUESTS.labels(UNREAD_METHOD, REFUSED_ENDPOINT, str(status)).inc()
 
 
 def database_error(kind):

@@ -6,8 +6,13 @@ schemas, responses from the ...Out/...Row schemas, errors from the Boom schema. 
 schema cannot say (which schema a route uses, which errors it can answer) is the small
 registry OPERATIONS below, keyed by Flask endpoint name. Statuses that follow from a
 route's shape are added by rule: a token (401, 403), a path id (404), query parameters
-(400), a JSON body (400, 413, 415, 422), the database (503); every route can answer 405 and
-500. tests/test_openapi.py fails when a registered route has no entry here.
+(400), a JSON body (400, 413, 415, 422), the database (503). Every route can answer 405 and
+500, and, before the app runs, gunicorn's refusals (csat/gunicorn_worker.py): 400 for a
+request it cannot parse, 414 for a request line over 8190 bytes, 431 for headers over its
+limits. tests/test_openapi.py fails when a registered route has no entry here.
+
+Path parameters carry the API's documented names (`/csat/{id}`, `/csat/ticket/{ticketId}`),
+whatever the Flask rule calls them (_DOCUMENTED_NAMES).
 """
 
 import logging
@@ -29,6 +34,10 @@ log = logging.getLogger(__name__)
 
 OPENAPI_VERSION = "3.0.3"
 API_VERSION = "1.0.0"
+# Flask rule argument -> the name the API documents for it.
+_DOCUMENTED_NAMES = {"rating_id": "id", "ticket_id": "ticketId"}
+# What any route can answer: an unhandled error, a wrong method, and gunicorn's refusals.
+_EVERY_ROUTE = frozenset({400, 405, 414, 431, 500})
 _PATH_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
 bp = Blueprint("openapi", __name__, url_prefix="/csat")
@@ -141,7 +150,9 @@ def build_document(app):
         openapi_version=OPENAPI_VERSION,
         plugins=[marshmallow],
         info={"description": "Customer-satisfaction ratings for the admin panel. Errors are "
-                             "Boom JSON; every response carries X-Request-Id."},
+                             "Boom JSON; every response carries X-Request-Id. Every path also "
+                             "answers HEAD (as GET, without a body) and OPTIONS (Allow; with "
+                             "CORS_ORIGINS set, the CORS preflight for those origins)."},
     )
     marshmallow.converter.add_attribute_function(_custom_field_properties)
     marshmallow.converter.add_parameter_attribute_function(_query_parameter_attributes)
@@ -189,15 +200,19 @@ def _add_components(spec):
 
 
 _ERROR_DESCRIPTIONS = {
-    400: "A value violates the schema; `validation` names the source and keys.",
+    400: "A value violates the schema (`validation` names the source and keys), or the request "
+         "could not be parsed as HTTP.",
     401: "Missing, malformed, expired or badly signed token, or an unknown/inactive admin.",
     403: "The token lacks the permission, or the locale is outside its `locales` claim.",
     404: "Unknown route, or a rating unknown or outside the caller's locales.",
     405: "The path does not accept this method (Allow lists those it does).",
     409: "Business conflict (see the operation).",
     413: "The request body is over MAX_BODY_BYTES.",
+    414: "The request line is over 8190 bytes (nginx's default 8 KB buffer admits the same).",
     415: "The request body is not declared JSON (Content-Type: application/json).",
     422: "The request cannot be read: body not JSON or not an object, startDate after endDate.",
+    431: "A request header is over 65 KB (8 KB through the sample nginx), or there are more "
+         "than 100 headers.",
     429: "Too many exports running for this admin; retry after one ends.",
     500: "An internal server error occurred (details only in the log, under the request id).",
     503: "The database is unreachable, timed out or has no free connection; retry later.",
@@ -227,7 +242,7 @@ def _operation(operation, view, path_parameters):
                        "description": "Kept and echoed when well formed (1-128 of A-Z a-z 0-9 "
                                       ". _ : -), else replaced by a generated id."})
 
-    statuses = {405, 500, *operation.errors}
+    statuses = {*_EVERY_ROUTE, *operation.errors}
     if permissions:
         statuses |= {401, 403}
     if path_parameters:
@@ -279,11 +294,12 @@ _LOCALE_PARAMETERS = [
 
 
 def _openapi_path(rule):
-    """`/csat/<int:rating_id>` -> ("/csat/{rating_id}", [its path parameter])."""
+    """`/csat/<int:rating_id>` -> ("/csat/{id}", [its path parameter])."""
     parameters = []
 
     def replace(match):
-        name, converter = match.group("name"), match.group("converter") or "default"
+        name = _DOCUMENTED_NAMES.get(match.group("name"), match.group("name"))
+        converter = match.group("converter") or "default"
         parameters.append({"in": "path", "name": name, "required": True,
                            "schema": _converter_schema(converter, match.group("args"))})
         return "{" + name + "}"

@@ -223,7 +223,8 @@ def assert_boom(response, status, message=None):
     body = response.get_json()
     assert response.status_code == status, body
     assert body["statusCode"] == status
-    assert body["error"] == {413: "Request Entity Too Large", 422: "Unprocessable Entity"}.get(
+    assert body["error"] == {413: "Request Entity Too Large", 414: "URI Too Long",
+                             422: "Unprocessable Entity"}.get(
         status, HTTP_STATUS_CODES[status])
     assert isinstance(body["message"], str) and body["message"]
     if message is not None:

@@ -1,13 +1,14 @@
 """Resource limits: what one request may ask of the service, and where each limit bites.
 
 Covered elsewhere, not repeated here: the `length` cap (1000, and -1 or more pointing to
-report=true: tests/test_ratings_list.py), the export concurrency cap per admin, across
+report=true: tests/test_ratings_list.py), request lines and headers (8 KB, Boom 414/431 over
+HTTP: tests/test_request_size.py), the export concurrency cap per admin, across
 workers, and its release when a client leaves (tests/test_export.py), a query over
 statement_timeout being a 503 (tests/test_database_faults.py, also through HTTP).
 
 Here: every comma list's item cap (500), the free-text caps, the body cap (413, by bytes,
-with or without Content-Length), the request-line cap of gunicorn (414 over HTTP), and
-statement_timeout on every pooled connection and on an export's statements.
+with or without Content-Length), and statement_timeout on every pooled connection and on
+an export's statements.
 """
 
 import io
@@ -17,7 +18,6 @@ import pytest
 from csat.config import Settings
 from schemas.ratings import MAX_LIST_ITEMS, MAX_SEARCH_LENGTH, ListArgs
 from tests.conftest import TEST_SECRET, assert_boom, bearer, make_token
-from tests.servers import gunicorn, request
 
 HEADERS = bearer(make_token(expires_in=3600))
 
@@ -113,12 +113,3 @@ def test_exports_have_a_statement_timeout_by_default(monkeypatch):
     monkeypatch.delenv("EXPORT_STATEMENT_TIMEOUT_MS", raising=False)
     settings = Settings.from_env(jwt_secret_key=TEST_SECRET, environment="test")
     assert settings.export_statement_timeout_ms == Settings.export_statement_timeout_ms == 60000
-
-
-def test_a_request_line_over_the_limit_is_414_over_http(shared_db, tmp_path):
-    """gunicorn refuses a request line over 4094 bytes before the app (nginx: over 8 KB)."""
-    with gunicorn(shared_db, tmp_path / "gunicorn.log") as address:
-        status, _, _ = request(address, "/csat?q=" + "x" * 5000, bearer(make_token()))
-        assert status == 414
-        status, _, body = request(address, "/csat?q=" + "x" * 3000, bearer(make_token()))
-        assert status == 400 and b'"q"' in body

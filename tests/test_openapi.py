@@ -59,7 +59,7 @@ def test_every_endpoint_has_a_registry_entry(app):
 
 
 def test_ratings_routes_are_there(document):
-    for path in ("/csat", "/csat/{rating_id}", "/csat/ticket/{ticket_id}", "/csat/comments",
+    for path in ("/csat", "/csat/{id}", "/csat/ticket/{ticketId}", "/csat/comments",
                  "/csat/agents/list", "/healthz", "/readyz", "/metrics", "/csat/openapi.json"):
         assert path in document["paths"], path
 
@@ -72,7 +72,7 @@ def test_every_operation_documents_success_and_its_errors_as_boom(document):
             assert success["content"], (path, method)
             assert all(content["schema"] for content in success["content"].values())
             assert success["headers"]["X-Request-Id"]
-            assert {"405", "500"} <= set(responses), (path, method)
+            assert {"400", "405", "414", "431", "500"} <= set(responses), (path, method)
             for status, response in responses.items():
                 if status != "200":
                     name = response["$ref"].rsplit("/", 1)[1]
@@ -92,14 +92,16 @@ def test_every_operation_documents_success_and_its_errors_as_boom(document):
     ("/csat", "get", {"400", "401", "403", "422", "429", "503"}),
     ("/csat/comments", "post", {"400", "401", "403", "404", "409", "413", "415", "422", "503"}),
     ("/csat/comments", "put", {"400", "401", "403", "404", "409", "413", "415", "422", "503"}),
-    ("/csat/{rating_id}", "get", {"401", "403", "404", "503"}),
+    ("/csat/{id}", "get", {"401", "403", "404", "503"}),
+    ("/csat/{id}/follow-ups", "get", {"401", "403", "404", "503"}),
+    ("/csat/ticket/{ticketId}", "get", {"401", "403", "404", "503"}),
     ("/healthz", "get", set()),
 ])
 def test_route_specific_errors(document, path, method, statuses):
     responses = set(document["paths"][path][method]["responses"])
     assert statuses <= responses
     if path == "/healthz":
-        assert responses == {"200", "405", "500"}
+        assert responses == {"200", "400", "405", "414", "431", "500"}
 
 
 def test_protected_routes_name_their_permission(document):
@@ -155,3 +157,11 @@ def test_real_responses_match_the_documented_schemas(client, document):
                      client.get("/nope")):
         assert response.status_code in (400, 401, 404)
         assert conforms(document, response.get_json(), "#/components/schemas/Boom")
+
+
+@pytest.mark.parametrize("path, name", [("/csat/{id}", "id"), ("/csat/{id}/follow-ups", "id"),
+                                        ("/csat/ticket/{ticketId}", "ticketId")])
+def test_path_parameters_carry_the_names_the_api_documents(document, path, name):
+    parameters = [p for p in document["paths"][path]["get"]["parameters"] if p["in"] == "path"]
+    assert [(p["name"], p["required"], p["schema"]["type"]) for p in parameters] == [
+        (name, True, "integer")]

@@ -1,0 +1,98 @@
+"""gunicorn's gthread worker, answering the requests it refuses itself in Boom JSON.
+
+gunicorn reads the request line and headers before the app runs, and answers a request it
+will not pass on with its own HTML page (`util.write_error`). This worker keeps gunicorn's
+limits and parser and changes only that answer, for the refusals a client can cause:
+- a request line over `limit_request_line` -> 414;
+- a header over `limit_request_field_size`, or too many or too much header -> 431;
+- a request line or header gunicorn cannot parse -> 400.
+Everything else (an unknown transfer coding's 501, an `Expect` it does not know, TLS and
+PROXY-protocol failures, a crash) stays gunicorn's own handling.
+
+Why not let gunicorn pass everything and check sizes in the app: gunicorn's request-line
+limit tops out at 8190 bytes, and its only larger setting is 0, "unlimited", which reads a
+line of any length into memory before anything can refuse it. 8190 is exactly what nginx's
+default `large_client_header_buffers 4 8k` admits (an 8 KB buffer holding the line and its
+CRLF), so the service keeps a bounded limit that matches the proxy in front of it
+(gunicorn.conf.py; docs/operations.md).
+"""
+
+import logging
+import socket
+import time
+import uuid
+
+from gunicorn.http.errors import (ChunkMissingTerminator, InvalidChunkExtension, InvalidChunkSize,
+                                  InvalidHeader, InvalidHeaderName, InvalidHTTPVersion,
+                                  InvalidRequestLine, InvalidRequestMethod, LimitRequestHeaders,
+                                  LimitRequestLine, ObsoleteFolding)
+from gunicorn.workers.gthread import ThreadWorker
+
+from csat import metrics
+from csat.errors import boom_http_response
+
+log = logging.getLogger("csat.access")
+
+# After answering, read on what the client is still sending (a 70 KB request line it wrote
+# in full) before closing: closing a socket with unread input resets the connection, and
+# a reset can destroy the answer before the client has read it. Bounded in time and bytes.
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 1024 * 1024
+
+REQUEST_LINE_TOO_LONG = "The request line is too long"
+HEADERS_TOO_LARGE = "The request headers are too large"
+MALFORMED_REQUEST = "The request could not be parsed"
+
+# The status gunicorn itself gives each refusal (workers/base.py), now with a Boom body.
+_REFUSALS = (
+    (LimitRequestLine, 414, REQUEST_LINE_TOO_LONG),
+    (LimitRequestHeaders, 431, HEADERS_TOO_LARGE),
+    ((InvalidRequestLine, InvalidRequestMethod, InvalidHTTPVersion, InvalidHeader,
+      InvalidHeaderName, ObsoleteFolding, InvalidChunkSize, ChunkMissingTerminator,
+      InvalidChunkExtension), 400, MALFORMED_REQUEST),
+)
+
+
+def refusal(exc):
+    """(status, message) of a request gunicorn refused with `exc`, or None if not ours."""
+    for classes, status, message in _REFUSALS:
+        if isinstance(exc, classes):
+            return status, message
+    return None
+
+
+class BoomThreadWorker(ThreadWorker):
+    """ThreadWorker whose refusals are Boom JSON with an X-Request-Id, logged and counted
+    (csat_http_requests_total{method="unread", endpoint="refused"})."""
+
+    def handle_error(self, req, client, addr, exc):
+        answer = refusal(exc)
+        if answer is None:
+            return super().handle_error(req, client, addr, exc)
+        status, message = answer
+        request_id = uuid.uuid4().hex  # the request's own id is in the part not read
+        metrics.request_refused(status)
+        log.info("request refused by gunicorn: %s", exc, extra={
+            "request_id": request_id, "status": status,
+            "client": (addr or ("",))[0] or None})
+        try:
+            client.sendall(boom_http_response(status, message, request_id))
+            _linger(client)
+        except OSError:
+            log.debug("could not send the %s refusal", status)
+
+
+def _linger(client):
+    """Drain the client's input until it closes, LINGER_SECONDS or LINGER_BYTES pass."""
+    client.shutdown(socket.SHUT_WR)  # the client reads the answer, then its end of file
+    deadline = time.monotonic() + LINGER_SECONDS
+    drained = 0
+    while drained < LINGER_BYTES:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        client.settimeout(remaining)
+        chunk = client.recv(65536)
+        if not chunk:
+            return
+        drained += len(chunk)
