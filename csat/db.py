@@ -398,6 +398,13 @@ def run(name, params=None, *, identifiers=None, role="primary", fetch="all"):
                 result = run_on(conn, name, params, identifiers=identifiers, fetch=fetch,
                                 statement_timeout_ms=data.settings.statement_timeout_ms)
         except psycopg2.Error as exc:
+            if pool.role == "replica" and isinstance(exc, psycopg2.errors.SerializationFailure):
+                # A standby cancels queries in the way of replay (a recovery conflict).
+                log.warning("%s: cancelled on the replica (%s); reading the primary", name,
+                            str(exc).strip())
+                metrics.replica_fallback("conflict")
+                pool = data.pool("primary")
+                continue
             if is_disconnect(exc):
                 if pool.role == "replica":
                     data.replica_lost(exc)

@@ -35,7 +35,7 @@ POOL_SAMPLE_SECONDS = 5.0
 UNMATCHED_ENDPOINT = "unmatched"  # 404s and 405s: never the raw path, which is unbounded
 DATABASE_ERROR_KINDS = ("unavailable", "other")
 EXPORT_OUTCOMES = ("complete", "disconnected", "failed")
-REPLICA_FALLBACK_REASONS = ("unfit", "read_your_writes", "lost")
+REPLICA_FALLBACK_REASONS = ("unfit", "read_your_writes", "lost", "conflict")
 
 REQUESTS = Counter(
     "csat_http_requests_total", "HTTP requests answered, by route and status.",
@@ -74,7 +74,8 @@ REPLICA_LAG_SECONDS = Gauge(
 REPLICA_FALLBACKS = Counter(
     "csat_db_replica_fallbacks_total",
     "Reads meant for the replica that went to the primary: unfit (down or lagging), "
-    "read_your_writes (the admin's own write not replayed yet), lost (failed mid-request).",
+    "read_your_writes (the admin's own write not replayed yet), lost (failed mid-request), "
+    "conflict (cancelled by the standby's replay).",
     ["reason"])
 
 for _kind in DATABASE_ERROR_KINDS:

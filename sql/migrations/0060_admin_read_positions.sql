@@ -2,7 +2,7 @@
 -- Params: none.
 -- psql -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f sql/migrations/0060_admin_read_positions.sql
 --
--- After a POST or PUT of a follow-up commits, the service records pg_current_wal_lsn() for
+-- After a POST or PUT of a follow-up commits, the service records the WAL insert position for
 -- the admin (sql/admin_read_position_record.sql); every request reads it back with the
 -- token's admin (sql/admin_get.sql, on the primary, no extra round trip) and sends that
 -- admin's reads to the primary until the standby has replayed past it. One row per admin,
