@@ -55,7 +55,13 @@ Life of an export:
    disconnected (the server calls the body's close(), e.g. the client went away); failed
    (a database error after the first byte: the exception propagates so the server drops
    the connection without the final empty chunk, and the client sees a truncated
-   response, never a clean end).
+   response, never a clean end). A standby cancelling the export for a recovery conflict
+   is such an error (docs/operations.md: the standby settings long exports need).
+
+Through PgBouncer in transaction mode the whole export is one transaction, so it keeps one
+server connection from BEGIN to ROLLBACK: the snapshot, the cursor, the COPY and the slot's
+transaction-level advisory lock all live there. The service's settings come with the
+transaction's first statement (the slot claim), as in csat/db.py.
 """
 
 import logging
@@ -65,6 +71,7 @@ import time
 
 import orjson
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 from flask import Response, current_app, g
 
@@ -148,6 +155,9 @@ class RatingExport:
                 return
             except psycopg2.Error as exc:
                 self._release()
+                if self.pool.role == "replica" and isinstance(exc, psycopg2.errors.SerializationFailure):
+                    self.pool = self.database.pool("primary")  # cancelled by the standby's replay
+                    continue
                 if db.is_disconnect(exc):
                     if self.pool.role == "replica":
                         self.database.replica_lost(exc)

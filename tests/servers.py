@@ -315,10 +315,10 @@ default_pool_size = 20
 
 
 @contextmanager
-def pgbouncer(server_url):
+def pgbouncer(server_url, **settings):
     """A PgBouncer in transaction pooling mode in front of server_url's server, otherwise
-    stock settings; yields a function turning a database URL into the same database's URL
-    through PgBouncer."""
+    stock settings unless `settings` (pgbouncer.ini names) say more; yields a function turning
+    a database URL into the same database's URL through PgBouncer."""
     binary = pgbouncer_binary()
     server = urlsplit(server_url)
     directory = private_dir("csat-pgbouncer-")
@@ -328,7 +328,8 @@ def pgbouncer(server_url):
         host=server.hostname or socket_dir or "127.0.0.1", port=server.port or 5432,
         user=server.username or "postgres",
         password=f" password={server.password}" if server.password else "",
-        listen_port=listen_port, directory=directory))
+        listen_port=listen_port, directory=directory)
+        + "".join(f"{name} = {value}\n" for name, value in settings.items()))
     (directory / "userlist.txt").write_text(f'"{PGBOUNCER_USER}" "{PGBOUNCER_PASSWORD}"\n')
     if os.geteuid() == 0:
         for path in directory.iterdir():

@@ -22,7 +22,7 @@ import pytest
 from app import create_app
 from csat.migrations import apply_pending
 from tests.conftest import assert_boom, bearer, make_settings, make_token
-from tests.servers import PrivatePostgres, pgbouncer, private_dir
+from tests.servers import PrivatePostgres, pgbouncer, private_dir, wait_for
 from tests.test_follow_ups import (RACERS, active_admins, blocker, follow_up, history, race,
                                    rating_id, sql_rows)
 
@@ -191,7 +191,10 @@ def private_server():
             cursor.execute("INSERT INTO administrators (id, name, active) VALUES (1, 'Admin User', true)")
     finally:
         conn.close()
-    with pgbouncer(server.url) as through:
+    # docs/operations.md's two settings for a database that is down: a query waits at most
+    # query_wait_timeout for a server (the stock 120 s would hang the request), and a failed
+    # login is retried after server_login_retry (stock 15 s) once the server is back.
+    with pgbouncer(server.url, query_wait_timeout=2, server_login_retry=1) as through:
         yield server, through(server.url)
     server.stop("immediate")
 
@@ -215,5 +218,26 @@ def test_a_postgresql_restart_through_pgbouncer_costs_at_most_one_request(privat
         assert len(failures) <= 1 and set(failures) <= {503}, statuses
         assert statuses[-1] == 200
         assert client.get("/readyz").status_code == 200
+    finally:
+        app.extensions["csat_db"].close()
+
+
+def test_a_stopped_postgresql_behind_pgbouncer_is_503_then_recovers(private_server):
+    server, url = private_server
+    app = bounced_app(url, pool_max_size=4, pool_timeout_seconds=0.5)
+    client = app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 200
+        server.stop("fast")
+        try:
+            started = time.monotonic()
+            response = client.get("/readyz")
+            assert_boom(response, 503, "The database is unavailable, try again shortly")
+            assert time.monotonic() - started < 5  # query_wait_timeout, then PgBouncer refuses
+            assert_boom(client.get("/csat/agents/list", headers=HEADERS), 503)
+        finally:
+            server.start()
+        assert wait_for(lambda: client.get("/readyz").status_code == 200, timeout=15)
+        assert client.get("/csat/agents/list", headers=HEADERS).status_code == 200
     finally:
         app.extensions["csat_db"].close()

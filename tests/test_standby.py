@@ -276,3 +276,29 @@ def test_an_export_cancelled_by_a_recovery_conflict_ends_truncated(cluster, capl
         app.extensions["csat_db"].close()
         standby.stop("immediate")
         shutil.rmtree(standby.data_dir.parent, ignore_errors=True)
+
+
+def test_read_your_writes_holds_across_gunicorn_workers(cluster, tmp_path):
+    """The read position lives in the primary, so whichever worker answers the next reads
+    (each with its own pools and replica monitor) sends them to the primary."""
+    import http.client
+    import json
+
+    from tests.servers import gunicorn, request
+
+    primary, standby = cluster
+    rating = unfollowed_rating(primary, 4)
+    writer = bearer(make_token(admin_id=WRITER))
+    with gunicorn(primary.database_url("csat"), tmp_path / "gunicorn.log", GUNICORN_WORKERS=2,
+                  DATABASE_READ_URL=standby.database_url("csat"), DB_REPLICA_CHECK_SECONDS="0.2") as address:
+        assert wait_for(lambda: b"csat_db_replica_serving_reads 1.0" in request(address, "/metrics")[2],
+                        timeout=30)
+        host, port = address.rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn.request("POST", "/csat/comments", body=json.dumps({"ratingId": rating, "comments": "Noted"}),
+                     headers={"Content-Type": "application/json", **writer})
+        assert conn.getresponse().status == 200
+        conn.close()
+        for _ in range(8):  # a new connection each: either worker may answer
+            status, _, body = request(address, f"/csat/{rating}", writer)
+            assert (status, orjson.loads(body)["details"]["follow_up_comments"]) == (200, "Noted")
