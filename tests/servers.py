@@ -310,7 +310,7 @@ auth_file = {directory}/userlist.txt
 logfile = {directory}/pgbouncer.log
 pidfile = {directory}/pgbouncer.pid
 max_client_conn = 200
-default_pool_size = 20
+default_pool_size = 30
 """
 
 
