@@ -233,7 +233,8 @@ class Database:
 
     @property
     def has_replica(self):
-        return bool(self.settings.database_read_url)
+        read_url = self.settings.database_read_url
+        return bool(read_url) and read_url != self.settings.database_url
 
     def pool(self, role="primary"):
         """The pool of role "primary" (writes) or "replica" (DATABASE_READ_URL, else the
@@ -275,7 +276,6 @@ class Database:
                         check_seconds=self.settings.replica_check_seconds,
                         max_lag_ms=self.settings.replica_max_lag_ms,
                     )
-                    monitor.pid = os.getpid()
                     monitor.start()
                     self._monitor = monitor
         return monitor

@@ -16,6 +16,7 @@ has no positions to compare: its lag is unknown (None) and never makes it unfit.
 
 import collections
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class ReplicaMonitor:
         """connect() opens a new replica connection; probe(conn) returns replica_status's row."""
         self._connect = connect
         self._probe = probe
+        self.pid = os.getpid()  # a forked worker starts its own
         self.check_seconds = check_seconds
         self.max_lag_ms = max_lag_ms
         self.state = UNCHECKED
