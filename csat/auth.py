@@ -142,6 +142,7 @@ def _lookup_admin(header, claims):
     row = db.fetch_one("admin_get", {"admin_id": admin_id})
     if row is None or not row["active"]:
         return None
+    db.read_after(row["read_position"], row["read_position_age_ms"])
     return Admin(
         id=row["id"],
         name=row["name"],

@@ -55,6 +55,10 @@ class Settings:
     pool_min_size: int = 1
     pool_max_size: int = 8
     pool_timeout_seconds: float = 2.0
+    # libpq's connect_timeout; it treats anything below 2 s as 2 s.
+    connect_timeout_seconds: int = 2
+    replica_max_lag_ms: int = 30000
+    replica_check_seconds: float = 1.0
     statement_timeout_ms: int = 5000
     # Each FETCH of an export's cursor is one statement: generous, but never unlimited.
     export_statement_timeout_ms: int = 60000
@@ -98,6 +102,9 @@ class Settings:
             # One connection per request thread, plus one for an export in flight.
             pool_max_size=_int_env("DB_POOL_MAX_SIZE", threads + 1),
             pool_timeout_seconds=float(_env("DB_POOL_TIMEOUT_SECONDS", "2")),
+            connect_timeout_seconds=_int_env("DB_CONNECT_TIMEOUT_SECONDS", 2),
+            replica_max_lag_ms=_int_env("DB_REPLICA_MAX_LAG_MS", 30000),
+            replica_check_seconds=float(_env("DB_REPLICA_CHECK_SECONDS", "1")),
             statement_timeout_ms=_int_env("DB_STATEMENT_TIMEOUT_MS", 5000),
             export_statement_timeout_ms=_int_env("EXPORT_STATEMENT_TIMEOUT_MS", 60000),
             max_exports_per_admin=_int_env("MAX_EXPORTS_PER_ADMIN", 2),
@@ -134,6 +141,9 @@ class Settings:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"CSAT_TIMEZONE {self.time_zone!r} is not a known time zone") from None
+        if self.connect_timeout_seconds < 1 or self.replica_max_lag_ms < 0 or self.replica_check_seconds <= 0:
+            raise ConfigError("DB_CONNECT_TIMEOUT_SECONDS must be >= 1, DB_REPLICA_MAX_LAG_MS >= 0 "
+                              "and DB_REPLICA_CHECK_SECONDS > 0")
         if self.pool_max_size < 1 or self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("DB_POOL_MIN_SIZE/DB_POOL_MAX_SIZE must satisfy 0 <= min <= max, max >= 1")
 

@@ -55,7 +55,13 @@ Life of an export:
    disconnected (the server calls the body's close(), e.g. the client went away); failed
    (a database error after the first byte: the exception propagates so the server drops
    the connection without the final empty chunk, and the client sees a truncated
-   response, never a clean end).
+   response, never a clean end). A standby cancelling the export for a recovery conflict
+   is such an error (docs/operations.md: the standby settings long exports need).
+
+Through PgBouncer in transaction mode the whole export is one transaction, so it keeps one
+server connection from BEGIN to ROLLBACK: the snapshot, the cursor, the COPY and the slot's
+transaction-level advisory lock all live there. The service's settings come with the
+transaction's first statement (the slot claim), as in csat/db.py.
 """
 
 import logging
@@ -65,6 +71,7 @@ import time
 
 import orjson
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 from flask import Response, current_app, g
 
@@ -88,7 +95,7 @@ def export_ratings(list_args) -> Response:
     """The streamed export of every rating matching `list_args` (see the module docstring)."""
     settings = current_app.config["CSAT"]
     rows = CsvRows() if list_args.format == "csv" else JsonRows()
-    export = RatingExport(db.database().pool("replica"), settings, current_admin().id, rows,
+    export = RatingExport(db.database(), settings, current_admin().id, rows,
                           request_id=g.get("request_id"))
     export.start(list_args.params, list_args.identifiers)
     return Response(
@@ -111,8 +118,9 @@ def export_filename(params, extension):
 class RatingExport:
     """One export's transaction, read-ahead and pooled connection, from start() to finish()."""
 
-    def __init__(self, pool, settings, admin_id, rows, *, request_id=None):
-        self.pool = pool
+    def __init__(self, database, settings, admin_id, rows, *, request_id=None):
+        self.database = database
+        self.pool = None
         self.settings = settings
         self.admin_id = admin_id
         self.rows = rows
@@ -128,13 +136,17 @@ class RatingExport:
         """Claim a slot and read the first chunk: errors here are Boom errors.
 
         A connection PostgreSQL dropped while it sat in the pool fails on its first
-        statement; it is discarded with its idle siblings and the start retried once.
+        statement; it is discarded with its idle siblings and the start retried once. The
+        export reads where the request's other reads would (db.read_pool); a replica that
+        cannot be reached is given up for the primary.
         """
         query = db.load("ratings_export")
         sql = EXPORT_MARK + query.sql(identifiers)
         first = query.params({**params, "row_offset": 0, "row_limit": BATCH_ROWS})
         rest = query.params({**params, "row_offset": BATCH_ROWS, "row_limit": None})
-        for attempt in (1, 2):
+        self.pool = db.read_pool()
+        retried = False
+        while True:
             try:
                 self._open_transaction()
                 self._claim_slot()
@@ -143,10 +155,19 @@ class RatingExport:
                 return
             except psycopg2.Error as exc:
                 self._release()
-                if attempt == 1 and db.is_disconnect(exc):
-                    log.warning("export: connection lost (%s); retrying on a new connection",
-                                str(exc).strip())
+                if self.pool.role == "replica" and isinstance(exc, psycopg2.errors.SerializationFailure):
+                    self.pool = self.database.pool("primary")  # cancelled by the standby's replay
                     continue
+                if db.is_disconnect(exc):
+                    if self.pool.role == "replica":
+                        self.database.replica_lost(exc)
+                        self.pool = self.database.pool("primary")
+                        continue
+                    if not retried:
+                        retried = True
+                        log.warning("export: connection lost (%s); retrying on a new connection",
+                                    str(exc).strip())
+                        continue
                 raise
             except BaseException:
                 self._release()
@@ -191,20 +212,18 @@ class RatingExport:
                                readonly=True)
 
     def _claim_slot(self):
+        """The transaction's first statement: it also applies the service's settings."""
         limit = self.settings.max_exports_per_admin
-        if self._run("export_slot_claim", {"admin_id": self.admin_id, "max_exports": limit})[0] is None:
+        claim = db.run_on(self._conn, "export_slot_claim", {"admin_id": self.admin_id, "max_exports": limit},
+                          fetch="one", statement_timeout_ms=self.settings.statement_timeout_ms)
+        if claim["slot"] is None:
             raise TooManyRequests(
                 f"At most {limit} exports may run at once per admin; wait for one to finish",
                 headers={"Retry-After": str(self.settings.retry_after_seconds)})
 
     def _apply_settings(self, statement_timeout_ms):
-        self._run("export_session_setup", {"statement_timeout_ms": statement_timeout_ms})
-
-    def _run(self, name, params):
-        query = db.load(name)
-        with self._conn.cursor() as cursor:
-            cursor.execute(query.sql(), query.params(params))
-            return cursor.fetchone()
+        db.run_on(self._conn, "export_session_setup", {"statement_timeout_ms": statement_timeout_ms},
+                  fetch="one")
 
     def _release(self):
         """Stop reading ahead, roll back (closing the cursor, freeing the slot) and return

@@ -18,6 +18,10 @@ GET /csat/<rating_id>/follow-ups answers the full history, newest first:
 
 Version 1 is the first text; the first entry is the current one (replaced_* null). A rating
 without a follow-up answers {"history": []}; an unknown or hidden rating 404.
+
+With a read replica, reads (history, details, list) go to it, except an admin's own right
+after they wrote: a successful POST/PUT records where the write ended in the primary's WAL
+(db.record_read_position), and their reads use the primary until the replica has replayed it.
 """
 
 from flask import Blueprint
@@ -61,9 +65,8 @@ def follow_up_update():
 @require_permission(MENU_CSAT)
 def follow_up_history(rating_id):
     """Every text of the rating's follow-up, newest first."""
-    # The primary, not a replica: an admin reads this right after editing.
     rows = db.fetch_all("follow_up_history",
-                        {"rating_id": rating_id, "locale_ids": _token_locale_ids()})
+                        {"rating_id": rating_id, "locale_ids": _token_locale_ids()}, role="replica")
     if not rows:
         raise NotFound(RATING_NOT_FOUND)
     return _history_out.dump({"history": [row for row in rows if row["version"] is not None]})
@@ -84,4 +87,5 @@ def _acknowledge(found, done, *, conflict):
         raise NotFound(RATING_NOT_FOUND)
     if not done:
         raise Conflict(conflict)
+    db.record_read_position(current_admin().id)  # read-your-writes on the replica
     return _success_out.dump({"success": True})

@@ -15,6 +15,13 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """The database answers (503 Boom otherwise)."""
+    """The primary answers (503 Boom otherwise); the body says which databases are reachable.
+
+    A replica that is down or lagging leaves the service ready: its reads go to the primary.
+    """
     db.fetch_one("database_ping")
-    return jsonify(status="ready")
+    databases = {"primary": {"reachable": True}}
+    replica = db.replica_state_now()
+    if replica is not None:
+        databases["replica"] = replica.as_json()
+    return jsonify(status="ready", databases=databases)

@@ -14,6 +14,8 @@ Other modules report through three calls:
 - `database_error(kind)` when a request fails on the database ("unavailable": answered
   503; "other": answered 500);
 - `request_refused(status)` when gunicorn refuses a request before the app runs.
+- `replica_state(reachable, lag_seconds, serving_reads)` after each check of the read
+  replica, and `replica_fallback(reason)` for each read sent to the primary instead.
 """
 
 import logging
@@ -36,6 +38,7 @@ REFUSED_ENDPOINT = "refused"  # requests gunicorn refused before routing (csat/g
 UNREAD_METHOD = "unread"  # ...whose method may not even have been read
 DATABASE_ERROR_KINDS = ("unavailable", "other")
 EXPORT_OUTCOMES = ("complete", "disconnected", "failed")
+REPLICA_FALLBACK_REASONS = ("unfit", "read_your_writes", "lost", "conflict")
 
 REQUESTS = Counter(
     "csat_http_requests_total", "HTTP requests answered, by route and status.",
@@ -66,11 +69,30 @@ ANSWERS = Counter(
     ["kind", "how"])
 DATABASE_ERRORS = Counter(
     "csat_database_errors_total", "Requests that failed on the database, by kind.", ["kind"])
+REPLICA_UP = Gauge(
+    "csat_db_replica_up", "1 when every live worker reached the read replica at its last check.",
+    multiprocess_mode="livemin")
+REPLICA_SERVING_READS = Gauge(
+    "csat_db_replica_serving_reads",
+    "1 when every live worker sends reads to the replica (reachable, lag within DB_REPLICA_MAX_LAG_MS).",
+    multiprocess_mode="livemin")
+REPLICA_LAG_SECONDS = Gauge(
+    "csat_db_replica_lag_seconds",
+    "How long the oldest WAL the replica received has waited to be replayed (max over workers; "
+    "-1: unknown).", multiprocess_mode="livemax")
+REPLICA_FALLBACKS = Counter(
+    "csat_db_replica_fallbacks_total",
+    "Reads meant for the replica that went to the primary: unfit (down or lagging), "
+    "read_your_writes (the admin's own write not replayed yet), lost (failed mid-request), "
+    "conflict (cancelled by the standby's replay).",
+    ["reason"])
 
 for _kind in DATABASE_ERROR_KINDS:
     DATABASE_ERRORS.labels(_kind)  # exported as 0 before the first error, so rates work
 for _outcome in EXPORT_OUTCOMES:
     EXPORT_ROWS.labels(_outcome)
+for _reason in REPLICA_FALLBACK_REASONS:
+    REPLICA_FALLBACKS.labels(_reason)
 
 bp = Blueprint("metrics", __name__)
 
@@ -105,10 +127,25 @@ def database_error(kind):
     DATABASE_ERRORS.labels(kind).inc()
 
 
+def replica_state(reachable, lag_seconds, serving_reads):
+    """Record the read replica's last check (lag_seconds None: unknown)."""
+    REPLICA_UP.set(1 if reachable else 0)
+    REPLICA_SERVING_READS.set(1 if serving_reads else 0)
+    REPLICA_LAG_SECONDS.set(-1 if lag_seconds is None else lag_seconds)
+
+
+def replica_fallback(reason):
+    """Record a read sent to the primary instead of the replica."""
+    if reason not in REPLICA_FALLBACK_REASONS:
+        raise ValueError(f"replica fallback reason must be one of {REPLICA_FALLBACK_REASONS}, got {reason!r}")
+    REPLICA_FALLBACKS.labels(reason).inc()
+
+
 def sample_pools(database=None):
     """Copy this process's pool counters into the pool gauges."""
     database = database or current_app.extensions["csat_db"]
-    roles = ("primary", "replica") if database.settings.database_read_url else ("primary",)
+    roles = ("primary", "replica") if database.has_replica else ("primary",)
+    database.replica_monitor()  # started here too, so the replica gauges exist from the first scrape
     for role in roles:
         stats = database.pool(role).stats()
         POOL_CONNECTIONS.labels(role, "in_use").set(stats["in_use"])

@@ -62,6 +62,16 @@ class Operation:
 _STATUS = {"type": "object", "required": ["status"],
            "properties": {"status": {"type": "string"}}}
 
+_DATABASE_STATE = {"type": "object", "required": ["reachable"], "properties": {
+    "reachable": {"type": "boolean"},
+    "serving_reads": {"type": "boolean", "description": "replica: reads go to it now"},
+    "lag_seconds": {"type": "number", "nullable": True,
+                    "description": "replica: replay behind receipt; null when unknown"}}}
+_READINESS = {"type": "object", "required": ["status", "databases"], "properties": {
+    "status": {"type": "string"},
+    "databases": {"type": "object", "required": ["primary"], "properties": {
+        "primary": _DATABASE_STATE, "replica": _DATABASE_STATE}}}}
+
 _LIST_OR_REPORT = {
     "description": (
         "Without report: one DataTables page (RatingPage). With report=true: every matching "
@@ -93,8 +103,9 @@ OPERATIONS = {
         "operations", _STATUS, database=False,
         description="Liveness: the process answers. Never touches the database."),
     "health.readyz": Operation(
-        "operations", _STATUS,
-        description="Readiness: the database answers (503 while it does not)."),
+        "operations", _READINESS,
+        description="Readiness: the primary answers (503 while it does not); says whether the "
+                    "read replica is reachable and serving reads (reads fall back to the primary)."),
     "metrics.metrics": Operation(
         "operations", {"type": "string"}, database=False, content_type="text/plain",
         description="Prometheus text format, summed over all gunicorn workers. "

@@ -1,4 +1,5 @@
-"""Real servers for streaming tests: gunicorn (and nginx, in test_nginx.py) as subprocesses.
+"""Real servers for tests: gunicorn (and nginx, in test_nginx.py), private PostgreSQL
+clusters (a primary and its streaming standby) and PgBouncer, as subprocesses.
 
 A streamed export only shows its behaviour over a real socket: chunked framing, what a
 client disconnect does, an aborted stream, worker timeouts. These helpers start the
@@ -8,16 +9,20 @@ port, and read chunked responses at the socket level with http.client.
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
+import pytest
 
 from tests.conftest import ROOT, TEST_SECRET
 
@@ -172,3 +177,198 @@ def wait_for(condition, timeout, interval=0.05):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+# --- private PostgreSQL servers and PgBouncer (Debian packages) ----------------------------
+
+def require_tool(path, what, install):
+    """path, or fail under CI (where .ci/run installs it) / skip on a laptop without it."""
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is not installed; .ci/run installs {install}")
+        pytest.skip(f"{what} is not installed (apt-get install {install})")
+    return path
+
+
+def postgres_bin_dir():
+    """The newest /usr/lib/postgresql/<major>/bin (Debian's server packages), else None."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0)
+    return require_tool(found[-1].parent if found else None, "PostgreSQL's server programs",
+                        "postgresql")
+
+
+def pgbouncer_binary():
+    found = shutil.which("pgbouncer") or next(
+        (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.access(path, os.X_OK)), None)
+    return require_tool(found, "pgbouncer", "pgbouncer")
+
+
+def _as_server_user():
+    """PostgreSQL and PgBouncer refuse to run as root: as root, run them as `postgres`."""
+    return {"user": "postgres"} if os.geteuid() == 0 else {}
+
+
+def private_dir(prefix):
+    """A new temporary directory the server user owns."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+    return path
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own on a free TCP port (trust auth, 127.0.0.1)."""
+
+    SETTINGS = {
+        "listen_addresses": "'127.0.0.1'",
+        "fsync": "off",  # test data: nothing to keep after a crash
+        "full_page_writes": "off",
+        "synchronous_commit": "off",
+        "shared_buffers": "'32MB'",
+        "max_connections": "60",
+        "wal_level": "replica",
+        "max_wal_senders": "4",
+        "hot_standby": "on",
+    }
+
+    def __init__(self, data_dir, port, bin_dir):
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.bin_dir = bin_dir
+
+    @property
+    def url(self):
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def database_url(self, name):
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    @classmethod
+    def create(cls, base_dir, bin_dir=None):
+        bin_dir = bin_dir or postgres_bin_dir()
+        server = cls(Path(base_dir) / "data", free_port(), bin_dir)
+        server._run("initdb", "-D", str(server.data_dir), "-U", "postgres", "--auth=trust",
+                    "-E", "UTF8", "--locale=C", "--no-sync")
+        server.configure(port=server.port, **cls.SETTINGS)
+        return server
+
+    def configure(self, **settings):
+        """Appends settings to postgresql.auto.conf (read at the next start)."""
+        with open(self.data_dir / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
+            for name, value in settings.items():
+                conf.write(f"{name} = {value}\n")
+
+    def start(self):
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
+                  "-w", "-t", "60", "start")
+
+    def stop(self, mode="fast"):
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60", "stop")
+
+    def restart(self, mode="fast"):
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
+                  "-m", mode, "-w", "-t", "60", "restart")
+
+    def standby(self, base_dir, **settings):
+        """A streaming standby of this (running) server: pg_basebackup -R into base_dir."""
+        standby = PrivatePostgres(Path(base_dir) / "data", free_port(), self.bin_dir)
+        self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                  "-D", str(standby.data_dir), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")
+        standby.configure(port=standby.port, **settings)
+        return standby
+
+    def log_text(self):
+        try:
+            return (self.data_dir / "server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _run(self, program, *args):
+        result = subprocess.run([str(self.bin_dir / program), *args], capture_output=True, text=True,
+                                timeout=120, **_as_server_user())
+        if result.returncode != 0:
+            raise RuntimeError(f"{program} failed ({result.returncode}): {result.stderr}\n{self.log_text()}")
+        return result.stdout
+
+
+PGBOUNCER_USER = "csat_app"
+PGBOUNCER_PASSWORD = "pgbouncer-test-password"
+
+PGBOUNCER_INI = """\
+[databases]
+; every database name maps to the same name on the server, logged in as the server's user
+* = host={host} port={port} user={user}{password}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {listen_port}
+unix_socket_dir =
+pool_mode = transaction
+auth_type = scram-sha-256
+auth_file = {directory}/userlist.txt
+logfile = {directory}/pgbouncer.log
+pidfile = {directory}/pgbouncer.pid
+max_client_conn = 200
+default_pool_size = 30
+"""
+
+
+@contextmanager
+def pgbouncer(server_url, **settings):
+    """A PgBouncer in transaction pooling mode in front of server_url's server, otherwise
+    stock settings unless `settings` (pgbouncer.ini names) say more; yields a function turning
+    a database URL into the same database's URL through PgBouncer."""
+    binary = pgbouncer_binary()
+    server = urlsplit(server_url)
+    directory = private_dir("csat-pgbouncer-")
+    listen_port = free_port()
+    socket_dir = parse_qs(server.query).get("host", [None])[0]  # pgserver's unix socket
+    (directory / "pgbouncer.ini").write_text(PGBOUNCER_INI.format(
+        host=server.hostname or socket_dir or "127.0.0.1", port=server.port or 5432,
+        user=server.username or "postgres",
+        password=f" password={server.password}" if server.password else "",
+        listen_port=listen_port, directory=directory)
+        + "".join(f"{name} = {value}\n" for name, value in settings.items()))
+    (directory / "userlist.txt").write_text(f'"{PGBOUNCER_USER}" "{PGBOUNCER_PASSWORD}"\n')
+    if os.geteuid() == 0:
+        for path in directory.iterdir():
+            shutil.chown(path, "postgres", "postgres")
+    process = subprocess.Popen([binary, str(directory / "pgbouncer.ini")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT, **_as_server_user())
+
+    def through_pgbouncer(database_url):
+        name = urlsplit(database_url).path.lstrip("/")
+        return f"postgresql://{PGBOUNCER_USER}:{PGBOUNCER_PASSWORD}@127.0.0.1:{listen_port}/{name}"
+
+    try:
+        _wait_for_port(listen_port, process, directory / "pgbouncer.log")
+        yield through_pgbouncer
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _wait_for_port(port, process, log_path, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode}:\n{_read(log_path)}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}:\n{_read(log_path)}")
+
+
+def _read(path):
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""

@@ -24,7 +24,7 @@ def test_healthz_needs_no_database_or_token():
 
 
 def test_readyz(client):
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+    assert client.get("/readyz").get_json() == {"status": "ready", "databases": {"primary": {"reachable": True}}}
 
 
 @pytest.fixture

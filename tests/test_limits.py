@@ -12,12 +12,16 @@ an export's statements.
 """
 
 import io
+from urllib.parse import urlsplit
 
+import psycopg2
 import pytest
 
+from app import create_app
 from csat.config import Settings
 from schemas.ratings import MAX_LIST_ITEMS, MAX_SEARCH_LENGTH, ListArgs
-from tests.conftest import TEST_SECRET, assert_boom, bearer, make_token
+from tests.conftest import TEST_SECRET, assert_boom, bearer, make_settings, make_token, run_sql
+from tests.servers import gunicorn, request
 
 HEADERS = bearer(make_token(expires_in=3600))
 
@@ -92,18 +96,55 @@ def test_a_chunked_body_at_the_cap_is_read(client):
 
 
 @pytest.mark.parametrize("role", ["primary", "replica"])
-def test_every_pooled_connection_has_statement_timeout(app, role):
+def test_pooled_connections_carry_no_session_settings(app, client, shared_db, role):
+    """Through PgBouncer a server session serves other clients between our transactions, so
+    the service's settings live in each transaction (csat/db.py), never in the session."""
+    assert client.get("/csat?length=5", headers=bearer(make_token())).status_code == 200
+    plain = psycopg2.connect(shared_db)
     pool = app.extensions["csat_db"].pool(role)
     held = [pool.getconn() for _ in range(3)]
     try:
-        for conn in held:
+        for conn in [plain, *held]:
             with conn.cursor() as cursor:
-                cursor.execute("SELECT current_setting('statement_timeout'), "
-                               "current_setting('idle_in_transaction_session_timeout')")
-                assert cursor.fetchone() == ("5s", "1min")
+                cursor.execute(SESSION_SETTINGS)
+                if conn is plain:
+                    server_defaults = cursor.fetchone()
+                else:
+                    assert cursor.fetchone() == server_defaults
     finally:
+        plain.close()
         for conn in held:
             pool.putconn(conn)
+
+
+def test_every_query_runs_with_the_service_settings_whatever_the_database_defaults(client, fresh_db):
+    """The database's own defaults differ from the service's (no statement timeout, another
+    time zone, JIT on): pages read the same, and a stuck statement is still cancelled."""
+    name = urlsplit(fresh_db).path.lstrip("/")
+    for setting in ("statement_timeout = 0", "TimeZone = 'Pacific/Kiritimati'", "jit = on",
+                    "idle_in_transaction_session_timeout = 0"):
+        run_sql(fresh_db, f'ALTER DATABASE "{name}" SET {setting}')
+    app = create_app(make_settings(fresh_db, statement_timeout_ms=300))
+    other = app.test_client()
+    try:
+        for path in ("/csat?length=50&startDate=2000-01-01", "/csat/summary?startDate=2000-01-01"):
+            assert other.get(path, headers=bearer(make_token())).get_json() == \
+                client.get(path, headers=bearer(make_token())).get_json()
+        locker = psycopg2.connect(fresh_db)
+        try:
+            with locker.cursor() as cursor:
+                cursor.execute("LOCK TABLE ratings IN ACCESS EXCLUSIVE MODE")
+            assert_boom(other.get("/csat?length=5", headers=bearer(make_token())), 503,
+                        "The database is unavailable, try again shortly")
+        finally:
+            locker.rollback()
+            locker.close()
+    finally:
+        app.extensions["csat_db"].close()
+
+
+SESSION_SETTINGS = ("SELECT current_setting('statement_timeout'), current_setting('TimeZone'), "
+                    "current_setting('jit'), current_setting('idle_in_transaction_session_timeout')")
 
 
 def test_exports_have_a_statement_timeout_by_default(monkeypatch):
