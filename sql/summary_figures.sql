@@ -1,6 +1,6 @@
 -- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), and the rating_filter_version they were read at.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -d "$DATABASE_URL" -f sql/summary_figures.sql
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), granularity text|empty (day|week|month), min_sample int
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v granularity= -v min_sample=30 -d "$DATABASE_URL" -f sql/summary_figures.sql
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
 -- recordsFiltered. Every figure comes from three aggregations of the matching ratings into a
@@ -57,6 +57,7 @@ WITH params AS NOT MATERIALIZED (
            NULLIF(:'has_comment', '')::boolean      AS has_comment,
            NULLIF(:'follow_up', '')::text           AS follow_up,
            NULLIF(:'search', '')::text              AS search,
+           csat_arg_texts(:'resolutions')           AS resolutions,
            NULLIF(:'granularity', '')::text         AS granularity,
            :'min_sample'::integer                   AS min_sample
 ),
@@ -65,7 +66,8 @@ filtered AS NOT MATERIALIZED (
     FROM params p,
          csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
                                p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
-                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
+                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search,
+                               p.resolutions) r
 ),
 -- Sources and platforms are counted per cell rather than grouped by: two fewer text keys to
 -- hash per rating (a fifth less time); their values are 0001's CHECK lists.
@@ -132,7 +134,8 @@ days AS (
 day_method AS (
     SELECT p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
            AND p.agent_ids IS NULL AND p.carriers IS NULL AND p.has_comment IS NULL
-           AND p.follow_up IS NULL AND p.search IS NULL   AS per_day_index_scan
+           AND p.follow_up IS NULL AND p.search IS NULL
+           AND p.resolutions IS NULL                     AS per_day_index_scan
     FROM params p
 ),
 day_starts AS (

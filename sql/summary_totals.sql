@@ -1,6 +1,6 @@
 -- summary_totals.sql: one row of headline CSAT figures for the ratings matching the list filters: total, average, csat %, count per score, with_comment, detractors followed up and pending.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -d "$DATABASE_URL" -f sql/summary_totals.sql
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved)
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -d "$DATABASE_URL" -f sql/summary_totals.sql
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
 -- recordsFiltered. csat is the share of 4-5 star ratings among all, as a percentage with one
@@ -23,14 +23,16 @@ WITH params AS NOT MATERIALIZED (
            csat_arg_texts(:'carriers')              AS carriers,
            NULLIF(:'has_comment', '')::boolean      AS has_comment,
            NULLIF(:'follow_up', '')::text           AS follow_up,
-           NULLIF(:'search', '')::text              AS search
+           NULLIF(:'search', '')::text              AS search,
+           csat_arg_texts(:'resolutions')           AS resolutions
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*
     FROM params p,
          csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
                                p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
-                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
+                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search,
+                               p.resolutions) r
 ),
 figures AS (
     SELECT count(*)                                    AS total,
