@@ -33,7 +33,9 @@ WITH params AS NOT MATERIALIZED (
            csat_arg_texts(:'resolutions')           AS resolutions,
            :'max_terms'::integer                    AS max_terms
 ),
-commented AS (
+-- NOT MATERIALIZED: each aggregation below reads the join with its own parallel plan
+-- (materialized once, unnesting and grouping ran in one process: 1.3 s against 0.84 s).
+commented AS NOT MATERIALIZED (
     SELECT r.id, r.score, t.terms
     FROM params p,
          csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
@@ -57,7 +59,6 @@ term_counts AS (
            max(c.id) FILTER (WHERE c.score >= 4)          AS promoters_example
     FROM commented c,
          LATERAL unnest(c.terms) AS u
-    WHERE upper(u.lexeme) <> lower(u.lexeme)  -- has a letter
     GROUP BY u.lexeme
 ),
 ranked AS (
@@ -72,6 +73,7 @@ ranked AS (
                AS g (grp, n, group_n, example)
     WHERE g.n > 0
       AND g.n * tot.all_n > tc.all_n * g.group_n  -- lift > 1, exactly
+      AND upper(tc.term) <> lower(tc.term)         -- has a letter
 )
 SELECT p.start_date,
        p.end_date,
