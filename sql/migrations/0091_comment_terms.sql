@@ -14,9 +14,9 @@
 --
 -- Maintenance, all derived, never written by hand:
 --   - rating_comment_terms_insert / _update (statement triggers on ratings, with transition
---     tables): (re)parse the comments of inserted rows and of rows whose comment or company
---     changed; a comment that becomes empty loses its row. Each distinct (language, comment)
---     of a statement is parsed once (a bulk load repeats comments a lot);
+--     tables, so a bulk load is one set-based statement): (re)parse the comments of inserted
+--     rows and of rows whose comment or company changed; a comment that becomes empty loses
+--     its row;
 --   - rows disappear with their rating (ON DELETE CASCADE; TRUNCATE ratings CASCADE);
 --   - companies_comment_language (AFTER UPDATE OF country on companies): re-parses the
 --     company's comments when its language changes, and moves rating_filter_version, since
@@ -27,10 +27,10 @@ BEGIN;
 
 CREATE FUNCTION csat_comment_language(country text) RETURNS regconfig
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN country IN ('BR', 'PT', 'AO', 'MZ', 'CV', 'GW', 'ST', 'TL') THEN 'portuguese'
-            WHEN country IN ('US', 'GB', 'CA', 'AU', 'NZ', 'IE') THEN 'english'
-            ELSE 'spanish'
-       END::regconfig;
+RETURN CASE WHEN country IN ('BR', 'PT', 'AO', 'MZ', 'CV', 'GW', 'ST', 'TL') THEN 'portuguese'::regconfig
+            WHEN country IN ('US', 'GB', 'CA', 'AU', 'NZ', 'IE') THEN 'english'::regconfig
+            ELSE 'spanish'::regconfig
+       END;
 
 COMMENT ON FUNCTION csat_comment_language IS
     'The text-search configuration of comments written by a company of this country.';
@@ -49,59 +49,43 @@ FROM ratings r
 JOIN companies c ON c.id = r.company_id
 WHERE r.comment <> '';
 
--- Both functions parse each distinct (language, comment) of the statement once; the UPDATE
--- one only rows whose comment or company changed, and drops the terms of emptied comments.
+-- The UPDATE one parses only rows whose comment or company changed, and drops the terms of
+-- emptied comments. (Parsing each distinct comment of a bulk statement once and joining the
+-- result back was slower than parsing every row: 4.5 s against 2.4 s for the 600,000
+-- comments of a 1,000,000-rating seed.)
 CREATE FUNCTION rating_comment_terms_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    WITH written AS (
-        SELECT n.id, csat_comment_language(c.country) AS language, n.comment
-        FROM changed_rows n
-        JOIN companies c ON c.id = n.company_id
-        WHERE n.comment <> ''
-    ),
-    parsed AS (
-        SELECT d.language, d.comment, to_tsvector(d.language, d.comment) AS terms
-        FROM (SELECT DISTINCT w.language, w.comment FROM written w) d
-    )
     INSERT INTO rating_comment_terms (rating_id, terms)
-    SELECT w.id, p.terms
-    FROM written w
-    JOIN parsed p ON p.language = w.language AND p.comment = w.comment;
+    SELECT n.id, to_tsvector(csat_comment_language(c.country), n.comment)
+    FROM inserted_rows n
+    JOIN companies c ON c.id = n.company_id
+    WHERE n.comment <> '';
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION rating_comment_terms_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    WITH written AS (
-        SELECT n.id, csat_comment_language(c.country) AS language, n.comment
-        FROM changed_rows n
-        JOIN unchanged_rows o ON o.id = n.id
-        JOIN companies c ON c.id = n.company_id
-        WHERE n.comment <> ''
-          AND (o.comment IS DISTINCT FROM n.comment OR o.company_id <> n.company_id)
-    ),
-    parsed AS (
-        SELECT d.language, d.comment, to_tsvector(d.language, d.comment) AS terms
-        FROM (SELECT DISTINCT w.language, w.comment FROM written w) d
-    )
     INSERT INTO rating_comment_terms (rating_id, terms)
-    SELECT w.id, p.terms
-    FROM written w
-    JOIN parsed p ON p.language = w.language AND p.comment = w.comment
+    SELECT n.id, to_tsvector(csat_comment_language(c.country), n.comment)
+    FROM new_rows n
+    JOIN old_rows o ON o.id = n.id
+    JOIN companies c ON c.id = n.company_id
+    WHERE n.comment <> ''
+      AND (o.comment IS DISTINCT FROM n.comment OR o.company_id <> n.company_id)
     ON CONFLICT (rating_id) DO UPDATE SET terms = EXCLUDED.terms;
     DELETE FROM rating_comment_terms t
-    USING changed_rows n
+    USING new_rows n
     WHERE t.rating_id = n.id AND coalesce(n.comment, '') = '';
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER rating_comment_terms_insert AFTER INSERT ON ratings
-    REFERENCING NEW TABLE AS changed_rows
+    REFERENCING NEW TABLE AS inserted_rows
     FOR EACH STATEMENT EXECUTE FUNCTION rating_comment_terms_insert();
 CREATE TRIGGER rating_comment_terms_update AFTER UPDATE ON ratings
-    REFERENCING OLD TABLE AS unchanged_rows NEW TABLE AS changed_rows
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION rating_comment_terms_update();
 
 CREATE FUNCTION companies_comment_language() RETURNS trigger
