@@ -131,7 +131,8 @@ def _score(**kwargs):
 
 
 class ListArgs(Schema):
-    """GET /csat query string. Parameters DataTables adds on its own are ignored."""
+    """GET /csat query string. DataTables' own order and search stand for sortBy/sortType and
+    q when those are absent; its other parameters are ignored (read_datatables_parameters)."""
 
     class Meta:
         unknown = EXCLUDE

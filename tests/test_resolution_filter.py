@@ -127,6 +127,16 @@ def test_bucket_counts_add_up_to_the_ticket_ratings(get):
     assert listed(get, "")[1] == len(TICKETS) + len(OTHER_RATINGS)
 
 
+@pytest.mark.parametrize("value", BUCKETS)
+def test_the_summary_trend_counts_only_the_bucket(get, value):
+    """The trend's days add up to the filtered total (resolution, like the other filters
+    beyond locale, scores and dates, takes the trend's single-pass path for speed)."""
+    response = get(f"/csat/summary?resolution={value}&startDate=2026-03-01&endDate=2026-03-31")
+    body = response.get_json()
+    assert body["total"] == len(expected(value))
+    assert sum(point["total"] for point in body["trend"]["points"]) == body["total"]
+
+
 def test_combines_with_other_filters(get):
     assert listed(get, "resolution=over_3d,unresolved&score=3,4,5")[0] == [7, 8, 9]
     assert listed(get, "resolution=under_4h&source=carrier,shop")[0] == []
