@@ -32,8 +32,9 @@ def _csat_blueprints():
     from csat import follow_ups
     from csat import ratings
     from csat import summary
+    from csat import themes
 
-    return [agents.bp, follow_ups.bp, ratings.bp, summary.bp]
+    return [agents.bp, follow_ups.bp, ratings.bp, summary.bp, themes.bp]
 
 
 def __getattr__(name):

@@ -104,12 +104,26 @@ def build_shapes(facts):
         shapes.append(Shape(f"sort_{key}", "list", [_list({"sortBy": key, "sortType": "ASC"})],
                             Target(p50_ms=50, ratio=1.5), f"sortBy={key}&sortType=ASC"))
     shapes += [
+        Shape("resolution_over_3d", "list", [_list({"resolution": "over_3d"})], list_target,
+              "resolution=over_3d (ticket ratings resolved in 72 h or more)"),
+        Shape("datatables_sort", "list", [_list({
+            "draw": 2, "start": 0, "length": 100, "order[0][column]": 1, "order[0][dir]": "asc",
+            "columns[0][data]": "rating_id", "columns[1][data]": "reference_id",
+            "search[value]": "", "search[regex]": "false"})], list_target,
+            "DataTables' own order[0][column] on reference_id (= sortBy=reference&sortType=ASC)"),
         Shape("q_search", "list", [_list({"q": "reembolso"})], list_target,
               "q=reembolso (issue 6: < 200 ms)"),
         Shape("summary", "summary", ["/csat/summary"], Target(p50_ms=300),
               "all 1,000,000 ratings, computed (after a change)", fresh=True),
         Shape("summary_remembered", "summary", ["/csat/summary"], Target(),
               "the same, answered from the worker's memory (nothing changed)"),
+        Shape("themes_90d", "summary", [f"/csat/themes?startDate={facts['start_date']}&"
+                                        f"endDate={facts['end_date']}"], Target(p50_ms=1000),
+              f"GET /csat/themes {facts['start_date']}..{facts['end_date']}, computed (after a change)",
+              fresh=True),
+        Shape("themes_90d_remembered", "summary", [f"/csat/themes?startDate={facts['start_date']}&"
+                                                   f"endDate={facts['end_date']}"], Target(),
+              "the same, answered from the worker's memory"),
         Shape("details_by_id", "details", [f"/csat/{i}" for i in facts["rating_ids"]], Target(),
               "10 ids in rotation"),
         Shape("details_by_ticket", "details",

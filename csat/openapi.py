@@ -29,6 +29,7 @@ from schemas.errors import Boom
 from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut
 from schemas.ratings import MAX_LIST_ITEMS, ListArgs, RatingDetailsOut, RatingPage, RatingRow
 from schemas.summary import SummaryArgs, SummaryOut
+from schemas.themes import ThemesArgs, ThemesOut
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,11 @@ OPERATIONS = {
         "ratings", query=ListArgs, locale=True, errors=(422, 429), success=_LIST_OR_REPORT,
         description="Filters combine with AND, comma lists with OR. 422 when startDate is after "
                     "endDate; 429 (report=true) when the admin already runs "
-                    "MAX_EXPORTS_PER_ADMIN exports."),
+                    "MAX_EXPORTS_PER_ADMIN exports. DataTables' own parameters are understood: "
+                    "without sortBy, order[0][column] (the column whose columns[<n>][data] is "
+                    "reference_id, rating, company_id, company_name, rating_date or source; any "
+                    "other is a 400 naming order[0][column]) and order[0][dir] (asc/desc) choose "
+                    "the sort; without q, search[value] is q. Its other parameters are ignored."),
     "ratings.rating_details": Operation("ratings", RatingDetailsOut),
     "ratings.ticket_rating_details": Operation(
         "ratings", RatingDetailsOut,
@@ -131,6 +136,16 @@ OPERATIONS = {
                     "included; without dates the range is the matching ratings' first to last "
                     "day. compare=previous needs startDate and endDate (400 otherwise) and adds "
                     "the equally long period just before. 422 when startDate is after endDate."),
+    "themes.themes": Operation(
+        "ratings", ThemesOut, query=ThemesArgs, locale=True, errors=(422,),
+        description="The list's filters and locale rules. The most frequent stemmed terms (up "
+                    "to 30 each, count descending then term) in the comments of detractors "
+                    "(1-2 stars) and promoters (4-5 stars), PostgreSQL text search in the "
+                    "language of the company's country (Portuguese for BR/PT..., English for "
+                    "US/GB/CA/AU/NZ/IE, else Spanish), stop words removed; only terms whose "
+                    "lift is above 1. Without dates: the last 90 days in CSAT_TIMEZONE; with "
+                    "only endDate the 90 days ending there; with only startDate the 90 days "
+                    "from it, cut at today. 422 when startDate is after endDate."),
     "follow_ups.follow_up_create": Operation(
         "follow-ups", SuccessOut, body=CommentIn, errors=(404, 409),
         description="409 when the rating already has a follow-up (use PUT). Two concurrent "

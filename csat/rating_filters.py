@@ -18,7 +18,7 @@ from schemas.ratings import ListArgs
 FILTER_PARAMS = (
     "locale_ids", "company_ids", "sources", "source_platforms", "rating", "scores",
     "start_date", "end_date", "time_zone", "agent_ids", "carriers", "has_comment",
-    "follow_up", "search",
+    "follow_up", "search", "resolutions",
 )
 
 _list_args = ListArgs()

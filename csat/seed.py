@@ -55,7 +55,8 @@ BULK_TABLES = ("tickets", "ticket_comments", "ratings", "rating_follow_ups", "ra
 # before them (reset, reference data, companies and users, tickets) form that transaction.
 FILE_TASKS = {
     "04_ticket_comments.sql": {"writes": ("ticket_comments",), "reads": ("tickets",)},
-    "05_ratings.sql": {"writes": ("ratings", "rating_counts", "rating_filter_version"), "reads": ("tickets",)},
+    "05_ratings.sql": {"writes": ("ratings", "rating_counts", "rating_filter_version", "rating_comment_terms"),
+                       "reads": ("tickets", "companies")},
     "06_follow_ups.sql": {"writes": ("rating_follow_ups", "rating_follow_up_history", "rating_change_horizon"),
                           "reads": ("ratings",),
                           "after": ("05_ratings.sql",)},

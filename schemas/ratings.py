@@ -26,6 +26,25 @@ SORT_COLUMNS = {
 }
 SORT_DIRECTIONS = {"ASC": "ASC", "DESC": "DESC"}
 
+# A ticket's resolution time (resolved_at - created_at), each bucket from its lower edge:
+# [0, 4 h), [4 h, 24 h), [24 h, 72 h), [72 h, ...), and no resolved_at (migration 0025).
+RESOLUTION_TIMES = ("under_4h", "4h_to_24h", "1d_to_3d", "over_3d", "unresolved")
+
+# DataTables' own sort: the `data` of the column it orders by -> the sortBy name it means.
+DATATABLES_SORT_COLUMNS = {
+    "reference_id": "reference",
+    "rating": "rating",
+    "company_id": "companyId",
+    "company_name": "companyId",
+    "rating_date": "ratingDate",
+    "source": "source",
+}
+DATATABLES_ORDER_COLUMN = "order[0][column]"
+DATATABLES_ORDER_DIR = "order[0][dir]"
+DATATABLES_SEARCH = "search[value]"
+# Parameter families DataTables sends on its own (`_` is jQuery's cache buster).
+_DATATABLES_KEY = re.compile(r"^(?:columns|order|search)\[|^_$")
+
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -112,7 +131,8 @@ def _score(**kwargs):
 
 
 class ListArgs(Schema):
-    """GET /csat query string. Parameters DataTables adds on its own are ignored."""
+    """GET /csat query string. DataTables' own order and search stand for sortBy/sortType and
+    q when those are absent; its other parameters are ignored (read_datatables_parameters)."""
 
     class Meta:
         unknown = EXCLUDE
@@ -142,6 +162,7 @@ class ListArgs(Schema):
     has_comment = fields.Boolean(data_key="hasComment", load_default=None)
     follow_up = Choice(("pending", "done"), data_key="followUp", load_default=None)
     search = Search(data_key="q", load_default=None, metadata={"maxLength": MAX_SEARCH_LENGTH})
+    resolutions = CommaList(Choice(RESOLUTION_TIMES), data_key="resolution", load_default=None)
 
     report = fields.Boolean(load_default=False)
     format = Choice(("json", "csv"), load_default="json")
@@ -161,10 +182,45 @@ class ListArgs(Schema):
         return {key: value for key, value in data.items() if key not in ("start", "length", "draw")}
 
     @pre_load
+    def read_datatables_parameters(self, data, **kwargs):
+        """DataTables' own protocol, for a stock table with no glue code: `order[0][column]`
+        (with that column's `columns[<n>][data]`) and `order[0][dir]` stand for sortBy and
+        sortType, `search[value]` for q. An explicit sortBy, sortType or q wins. Every other
+        DataTables parameter is dropped here, so the fields see only the API's own names."""
+        mapped = {key: value for key, value in data.items() if not _DATATABLES_KEY.match(key)}
+        if "sort_column" in self.fields and "sortBy" not in mapped:
+            mapped.update(_datatables_sort(data, has_sort_type="sortType" in mapped))
+        search = data.get(DATATABLES_SEARCH)
+        if "q" not in mapped and search is not None:
+            mapped["q"] = search
+        return mapped
+
+    @pre_load
     def drop_blank_values(self, data, **kwargs):
         """`?rating=&score=` is what a cleared DataTables filter sends: treat it as absent."""
         return {key: value for key, value in data.items()
                 if not (isinstance(value, str) and value.strip() == "")}
+
+
+def _datatables_sort(data, has_sort_type):
+    """{"sortBy", "sortType"} from DataTables' first order entry; {} when it sends none."""
+    column = data.get(DATATABLES_ORDER_COLUMN)
+    if column is None or column.strip() == "":
+        return {}
+    column = column.strip()
+    column_data = data.get(f"columns[{column}][data]") if column.isdigit() else None
+    sort_by = DATATABLES_SORT_COLUMNS.get(column_data)
+    if sort_by is None:
+        raise ValidationError(
+            {DATATABLES_ORDER_COLUMN: [
+                "Must be a column whose data is one of: " + ", ".join(DATATABLES_SORT_COLUMNS)]})
+    sort = {"sortBy": sort_by}
+    direction = data.get(DATATABLES_ORDER_DIR)
+    if direction is None or has_sort_type:
+        return sort
+    if direction.strip().upper() not in SORT_DIRECTIONS:
+        raise ValidationError({DATATABLES_ORDER_DIR: ["Must be one of: asc, desc"]})
+    return {**sort, "sortType": direction}
 
 
 def _nullable(field_class, **kwargs):

@@ -115,6 +115,9 @@ class Breakdowns(Schema):
     company = fields.List(fields.Nested(BreakdownEntry), required=True, metadata={
         "description": "The shippers at risk: among companies with at least SUMMARY_MIN_SAMPLE ratings, "
                        "the 25 with the lowest csat_lower, worst first"})
+    resolution_time = fields.List(fields.Nested(BreakdownEntry), required=True, metadata={
+        "description": "Ticket ratings by their ticket's resolution time: under_4h, 4h_to_24h, 1d_to_3d, "
+                       "over_3d, unresolved, in that order (counts add up to the ticket ratings)"})
 
 
 class TrendPoint(Schema):

@@ -1,7 +1,7 @@
 -- ratings_page.sql: one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, flag_base_url text, carrier_logo_base_url text, start bigint, length int, count_key text (filtered_count_cache's key for these filters)
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), flag_base_url text, carrier_logo_base_url text, start bigint, length int, count_key text (filtered_count_cache's key for these filters)
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v count_key=psql -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v count_key=psql -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
 --
 -- The page's rating ids are chosen on ratings alone (ORDER BY + LIMIT/OFFSET through
 -- csat_filtered_ratings, which an index can serve), and only those rows are joined to
@@ -34,6 +34,7 @@ WITH params AS NOT MATERIALIZED (
            NULLIF(:'has_comment', '')::boolean          AS has_comment,
            NULLIF(:'follow_up', '')::text               AS follow_up,
            NULLIF(:'search', '')::text                  AS search,
+           csat_arg_texts(:'resolutions')               AS resolutions,
            :'flag_base_url'::text                       AS flag_base_url,
            :'carrier_logo_base_url'::text               AS carrier_logo_base_url,
            :'count_key'::text                           AS count_key
@@ -43,7 +44,8 @@ filtered AS NOT MATERIALIZED (
     FROM params p,
          csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
                                p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
-                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
+                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search,
+                               p.resolutions) r
 ),
 remembered AS (
     SELECT c.version, c.ratings
@@ -57,6 +59,7 @@ counts AS (
                      AND p.rating IS NULL AND p.scores IS NULL AND p.start_date IS NULL
                      AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
                      AND p.has_comment IS NULL AND p.follow_up IS NULL AND p.search IS NULL
+                     AND p.resolutions IS NULL
                 THEN total.ratings
                 WHEN rem.version = stamp.version THEN rem.ratings
                 WHEN rem.version IS NOT NULL
@@ -64,13 +67,15 @@ counts AS (
                                     FROM csat_changed_ratings(p.locale_ids, p.company_ids, p.sources,
                                              p.source_platforms, p.rating, p.scores, p.start_date,
                                              p.end_date, p.time_zone, p.agent_ids, p.carriers,
-                                             p.has_comment, p.follow_up, p.search, rem.version) ch)
+                                             p.has_comment, p.follow_up, p.search, p.resolutions,
+                                             rem.version) ch)
                 ELSE (SELECT count(*) FROM filtered)
            END AS records_filtered,
            CASE WHEN p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
                      AND p.rating IS NULL AND p.scores IS NULL AND p.start_date IS NULL
                      AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
                      AND p.has_comment IS NULL AND p.follow_up IS NULL AND p.search IS NULL
+                     AND p.resolutions IS NULL
                 THEN 'total'
                 WHEN rem.version = stamp.version THEN 'remembered'
                 WHEN rem.version IS NOT NULL THEN 'updated'

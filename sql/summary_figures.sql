@@ -1,6 +1,6 @@
 -- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), the rating_filter_version they were read at, how they were had (computed, updated, remembered) and the cells to remember.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, granularity text|empty (day|week|month), min_sample int, cache_key text (summary_cell_cache's key for these filters and dates), company_keys bigint[]|empty (the companies to show; empty: the 25 at risk)
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v granularity= -v min_sample=30 -v cache_key=psql -v company_keys= -d "$DATABASE_URL" -f sql/summary_figures.sql
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), granularity text|empty (day|week|month), min_sample int, cache_key text (summary_cell_cache's key for these filters and dates), company_keys bigint[]|empty (the companies to show; empty: the 25 at risk)
+-- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v granularity= -v min_sample=30 -v cache_key=psql -v company_keys= -d "$DATABASE_URL" -f sql/summary_figures.sql
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
 -- recordsFiltered. Every figure is rolled up from cells, sums that add: per carrier and
@@ -53,6 +53,7 @@ WITH params AS NOT MATERIALIZED (
            NULLIF(:'has_comment', '')::boolean      AS has_comment,
            NULLIF(:'follow_up', '')::text           AS follow_up,
            NULLIF(:'search', '')::text              AS search,
+           csat_arg_texts(:'resolutions')           AS resolutions,
            NULLIF(:'granularity', '')::text         AS granularity,
            :'min_sample'::integer                   AS min_sample,
            :'cache_key'::text                       AS cache_key,
@@ -63,7 +64,8 @@ filtered AS NOT MATERIALIZED (
     FROM params p,
          csat_filtered_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
                                p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
-                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search) r
+                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search,
+                               p.resolutions) r
 ),
 -- What this summary's cells were last remembered as (filtered_count_cache's twin,
 -- migration 0030), and so how they are had now: 'computed' from the matching ratings when
@@ -92,7 +94,7 @@ changes AS NOT MATERIALIZED (
          csat_changed_ratings(p.locale_ids, p.company_ids, p.sources, p.source_platforms,
                               p.rating, p.scores, p.start_date, p.end_date, p.time_zone,
                               p.agent_ids, p.carriers, p.has_comment, p.follow_up, p.search,
-                              h.since) ch
+                              p.resolutions, h.since) ch
     WHERE h.how = 'updated'
 ),
 -- Sources and platforms are counted per cell rather than grouped by: two fewer text keys to
@@ -130,10 +132,10 @@ computed_followed_up AS (
 -- grouped in the order of ratings_ticket_cells_idx, so without filters it is one index-only
 -- scan with no hashing.
 computed_ticket_cells AS (
-    SELECT r.ticket_type_id AS type_id, r.assigned_admin_id, r.score, count(*) AS n
+    SELECT r.ticket_type_id AS type_id, r.assigned_admin_id, r.ticket_resolution, r.score, count(*) AS n
     FROM filtered r
     WHERE r.ticket_id IS NOT NULL AND (SELECT h.how FROM how h) = 'computed'
-    GROUP BY r.assigned_admin_id, r.ticket_type_id, r.score
+    GROUP BY r.assigned_admin_id, r.ticket_type_id, r.ticket_resolution, r.score
 ),
 -- The local days any matching rating can fall on: the filter's dates, narrowed to the days
 -- between the oldest and newest rating of all (two index lookups), so an open or far-reaching
@@ -161,7 +163,8 @@ days AS (
 day_method AS (
     SELECT p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
            AND p.agent_ids IS NULL AND p.carriers IS NULL AND p.has_comment IS NULL
-           AND p.follow_up IS NULL AND p.search IS NULL   AS per_day_index_scan
+           AND p.follow_up IS NULL AND p.search IS NULL
+           AND p.resolutions IS NULL                     AS per_day_index_scan
     FROM params p
 ),
 day_starts AS (
@@ -267,6 +270,23 @@ agent_cells AS (
     GROUP BY c.assigned_admin_id, c.score
     HAVING sum(c.n) <> 0
 ),
+-- Ticket ratings by their ticket's resolution time (migration 0025).
+resolution_cells AS (
+    SELECT c.resolution, c.score, sum(c.n) AS n
+    FROM (SELECT x.k AS resolution, x.s AS score, x.n
+          FROM remembered rem, jsonb_to_recordset(rem.cells -> 'resolution') AS x (k text, s smallint, n bigint)
+          UNION ALL
+          SELECT ch.ticket_resolution, ch.score, sum(ch.sign)
+          FROM changes ch
+          WHERE ch.ticket_id IS NOT NULL
+          GROUP BY ch.ticket_resolution, ch.score
+          UNION ALL
+          SELECT cc.ticket_resolution, cc.score, sum(cc.n)
+          FROM computed_ticket_cells cc
+          GROUP BY cc.ticket_resolution, cc.score) AS c
+    GROUP BY c.resolution, c.score
+    HAVING sum(c.n) <> 0
+),
 day_cells AS (
     SELECT c.day, sum(c.n) AS n, sum(c.score_sum) AS score_sum, sum(c.satisfied) AS satisfied
     FROM (SELECT x.d AS day, x.n, x.ss AS score_sum, x.sa AS satisfied
@@ -348,6 +368,12 @@ groups AS (
     UNION ALL
     SELECT 'company', NULL, cc.company_id, cc.n::bigint, cc.score_sum::bigint, cc.satisfied::bigint
     FROM company_cells cc
+    UNION ALL
+    SELECT 'resolution_time', rc.resolution, NULL,
+           sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
+           (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
+    FROM resolution_cells rc
+    GROUP BY rc.resolution
 ),
 shares AS (
     SELECT g.*,
@@ -368,6 +394,7 @@ entries AS (
                WHEN 'source_platform' THEN to_jsonb(b.value)
                WHEN 'carrier' THEN to_jsonb(c.name)
                WHEN 'ticket_type' THEN to_jsonb(tt.name)
+               WHEN 'resolution_time' THEN to_jsonb(b.value)
                ELSE to_jsonb(b.id)
            END                                                                   AS key,
            CASE b.dimension
@@ -378,11 +405,17 @@ entries AS (
                WHEN 'agent' THEN a.name
                WHEN 'locale' THEN l.name
                WHEN 'company' THEN co.name
+               WHEN 'resolution_time' THEN CASE b.value WHEN 'under_4h' THEN 'Under 4 hours'
+                                                        WHEN '4h_to_24h' THEN '4 to 24 hours'
+                                                        WHEN '1d_to_3d' THEN '1 to 3 days'
+                                                        WHEN 'over_3d' THEN 'Over 3 days'
+                                                        ELSE 'Unresolved' END
            END                                                                   AS name,
            -- The list parameters that, added to the request's, select exactly this entry's
            -- ratings; NULL where none can (no carrier, no agent, a ticket type).
            CASE WHEN b.dimension = 'source' THEN jsonb_build_object('source', b.value)
                 WHEN b.dimension = 'source_platform' THEN jsonb_build_object('sourcePlatform', b.value)
+                WHEN b.dimension = 'resolution_time' THEN jsonb_build_object('resolution', b.value)
                 WHEN b.id IS NULL THEN NULL
                 WHEN b.dimension = 'carrier' THEN jsonb_build_object('carrier', c.name)
                 WHEN b.dimension = 'agent' THEN jsonb_build_object('agents', b.id::text)
@@ -432,7 +465,11 @@ breakdowns AS (
                'ticket_type', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'ticket_type'), '[]'),
                'agent', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'agent'), '[]'),
                'locale', coalesce(json_agg(e.entry ORDER BY e.n DESC, e.key) FILTER (WHERE e.dimension = 'locale'), '[]'),
-               'company', coalesce(json_agg(e.entry ORDER BY e.worst_first) FILTER (WHERE e.dimension = 'company'), '[]')
+               'company', coalesce(json_agg(e.entry ORDER BY e.worst_first) FILTER (WHERE e.dimension = 'company'), '[]'),
+               -- Fastest first, unresolved last: the buckets' own order.
+               'resolution_time', coalesce(json_agg(e.entry ORDER BY array_position(
+                   ARRAY['under_4h', '4h_to_24h', '1d_to_3d', 'over_3d', 'unresolved'], e.key #>> '{}'))
+                   FILTER (WHERE e.dimension = 'resolution_time'), '[]')
            ) AS breakdowns
     FROM (SELECT sh.dimension, sh.n, sh.key, sh.worst_first,
                  json_build_object('key', sh.key, 'name', sh.name, 'count', sh.n, 'average', sh.average,
@@ -512,6 +549,8 @@ SELECT h.total,
            'company', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                   'k', c.company_id, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
                        FROM company_cells c),
+           'resolution', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.resolution, 's', c.score, 'n', c.n)), '[]')
+                          FROM resolution_cells c),
            'day', (SELECT coalesce(jsonb_agg(jsonb_build_object('d', c.day, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
                    FROM day_cells c),
            'followed_up', h.detractors_followed_up)::text END                     AS cells

@@ -6,7 +6,7 @@ original's table; `GET /csat/ticket/{id}` also `company-request-view`; new endpo
 endpoints need no token at all.
 Object level: a rating, its ticket or its follow-up history outside the token's `locales`
 claim is a 404, for reads and writes alike (it does not exist for that caller); a list,
-export, summary or agents request for a `localeId` outside the claim is a 403.
+export, summary, themes or agents request for a `localeId` outside the claim is a 403.
 
 The rules below compute the expected status of a cell; the table itself is the product of
 ENDPOINTS, PERMISSION_SETS and LOCALE_CLAIMS. Writes run on a database of this module's
@@ -39,6 +39,7 @@ ENDPOINTS = {
     "list of a locale": Endpoint("GET", "/csat?localeId={locale}", frozenset({MENU}), "locale"),
     "export of a locale": Endpoint("GET", "/csat?report=true&localeId={locale}", frozenset({MENU}), "locale"),
     "summary of a locale": Endpoint("GET", "/csat/summary?localeId={locale}", frozenset({MENU}), "locale"),
+    "themes of a locale": Endpoint("GET", "/csat/themes?localeId={locale}", frozenset({MENU}), "locale"),
     "agents": Endpoint("GET", "/csat/agents/list", frozenset({MENU})),
     "agents of a locale": Endpoint("GET", "/csat/agents/list?localeId={locale}", frozenset({MENU}), "locale"),
     "rating details": Endpoint("GET", "/csat/{rating}", frozenset({MENU}), "object"),

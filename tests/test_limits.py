@@ -27,7 +27,7 @@ HEADERS = bearer(make_token(expires_in=3600))
 
 # One valid item per comma list: the cap counts items as sent, duplicates included.
 LIST_ITEMS = {"companyId": "1", "source": "ticket", "sourcePlatform": "platform", "score": "5",
-              "agents": "1", "carrier": "fedex"}
+              "agents": "1", "carrier": "fedex", "resolution": "over_3d"}
 
 
 def test_every_comma_list_is_covered():
@@ -35,7 +35,7 @@ def test_every_comma_list_is_covered():
     assert comma_lists == set(LIST_ITEMS)
 
 
-@pytest.mark.parametrize("path", ["/csat", "/csat/summary"])
+@pytest.mark.parametrize("path", ["/csat", "/csat/summary", "/csat/themes"])
 @pytest.mark.parametrize("name", LIST_ITEMS)
 def test_a_comma_list_is_capped_at_its_item_limit(client, path, name):
     at_cap = ",".join([LIST_ITEMS[name]] * MAX_LIST_ITEMS)

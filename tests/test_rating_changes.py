@@ -3,7 +3,7 @@
 Migration 0030 logs every change to what filters and summaries read; the page and summary
 queries add the changes logged since an answer was remembered. A random sequence of writes
 (ratings inserted, deleted, re-scored and re-commented; follow-ups posted and edited through
-the API and deleted; tickets retyped and reassigned; agents and carriers renamed) runs on a
+the API and deleted; tickets retyped, reassigned and resolved; agents and carriers renamed) runs on a
 database of its own, and after every step each count and summary the API returns, for a set
 of filter combinations, is compared with a full recount by plain SQL. The summaries are also
 compared, whole, with summaries computed from scratch (nothing remembered).
@@ -26,6 +26,7 @@ FILTERS = [
     {"followUp": "done", "startDate": "2025-06-01", "endDate": "2026-10-31"},
     {"q": "e"},
     {"agents": "1,2,3,4,5"},
+    {"resolution": "under_4h,unresolved"},
 ]
 # The filters above as plain SQL over ratings r (the recount the API must agree with).
 FOLLOWED_UP = "EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id)"
@@ -37,6 +38,7 @@ WHERE = [
     f"{FOLLOWED_UP} AND r.created_at >= '2025-06-01' AND r.created_at < '2026-11-01'",
     "r.comment ILIKE '%e%'",
     "r.assigned_admin_id IN (1, 2, 3, 4, 5) AND r.ticket_id IS NOT NULL",
+    "t.id IS NOT NULL AND csat_resolution_bucket(t.created_at, t.resolved_at) IN ('under_4h', 'unresolved')",
 ]
 
 
@@ -45,7 +47,8 @@ def recount(url, where):
     rows = run_sql(url, f"""
         SELECT r.score, coalesce(r.comment, '') <> '', {FOLLOWED_UP}, r.carrier_id,
                t.type_id, t.assigned_admin_id, r.source, r.source_platform,
-               to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM')
+               to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM'),
+               CASE WHEN t.id IS NOT NULL THEN csat_resolution_bucket(t.created_at, t.resolved_at) END
         FROM ratings r LEFT JOIN tickets t ON t.id = r.ticket_id
         WHERE {where}""")
     carriers = dict(run_sql(url, "SELECT id, name FROM carriers"))
@@ -61,6 +64,7 @@ def recount(url, where):
         "source": Counter(r[6] for r in rows),
         "source_platform": Counter(r[7] for r in rows),
         "months": Counter(r[8] for r in rows),
+        "resolution_time": Counter(r[9] for r in rows if r[9] is not None),
     }
 
 
@@ -86,7 +90,8 @@ class Writer:
     def one(self):
         action = self.rng.choice([self.insert, self.delete, self.rescore, self.recomment,
                                   self.post_follow_up, self.put_follow_up, self.delete_follow_up,
-                                  self.retype, self.reassign, self.rename_agent, self.rename_carrier])
+                                  self.retype, self.reassign, self.resolve, self.rename_agent,
+                                  self.rename_carrier])
         return action()
 
     def pick(self, where="true"):
@@ -149,6 +154,15 @@ class Writer:
                 (self.rng.choice([None, 1, 2, 3, 7]), self.pick("r.ticket_id IS NOT NULL")))
         return "reassign"
 
+    def resolve(self):
+        hours = self.rng.choice([None, 1, 4, 30, 100])
+        run_sql(self.url, "UPDATE tickets SET resolved_at = CASE WHEN %s::int IS NULL THEN NULL "
+                          "ELSE created_at + %s::int * interval '1 hour' END, "
+                          "solved_by_admin_id = CASE WHEN %s::int IS NULL THEN NULL ELSE solved_by_admin_id END "
+                          "WHERE id = (SELECT ticket_id FROM ratings WHERE id = %s)",
+                (hours, hours, hours, self.pick("r.ticket_id IS NOT NULL")))
+        return "resolve"
+
     def rename_agent(self):
         run_sql(self.url, "UPDATE administrators SET name = name || '.' WHERE id = %s", (self.rng.randint(1, 5),))
         return "rename agent"
@@ -189,7 +203,7 @@ def test_remembered_answers_equal_a_recount_after_every_write(fresh_client, fres
             updated = summary_of(fresh_client, headers, query)
             figures = api_figures(updated)
             for name in ("total", "distribution", "with_comment", "followed_up", "source",
-                         "source_platform", "carrier", "ticket_type", "agent", "months"):
+                         "source_platform", "carrier", "ticket_type", "agent", "months", "resolution_time"):
                 assert figures[name] == expected[name], (step, what, query, name)
     assert run_sql(fresh_db, "SELECT count(*) FROM rating_changes")[0][0] > 0  # updated, not recomputed
     # And whole: the same summaries computed with nothing remembered.

@@ -234,7 +234,7 @@ def test_nothing_matches(hand):
     assert body["distribution"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}
     assert body["detractors"] == {"total": 0, "followed_up": 0, "pending": 0}
     assert body["breakdowns"] == {"source": [], "source_platform": [], "carrier": [], "ticket_type": [],
-                                  "agent": [], "locale": [], "company": []}
+                                  "agent": [], "locale": [], "company": [], "resolution_time": []}
     assert body["trend"] == {"granularity": None, "points": []}
 
 

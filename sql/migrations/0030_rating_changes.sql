@@ -49,6 +49,7 @@ CREATE TABLE rating_changes (
     ticket_id          bigint,
     ticket_type_id     smallint,
     assigned_admin_id  integer,
+    ticket_resolution  text,
     created_at         timestamptz NOT NULL,
     followed_up        boolean     NOT NULL,
     logged_at          timestamptz NOT NULL DEFAULT now()
@@ -88,20 +89,20 @@ BEGIN
     IF TG_OP = 'UPDATE' THEN
         INSERT INTO rating_changes (version, sign, rating_id, score, comment, source, source_platform,
                                     company_id, locale_id, carrier_id, ticket_id, ticket_type_id,
-                                    assigned_admin_id, created_at, followed_up)
+                                    assigned_admin_id, ticket_resolution, created_at, followed_up)
         SELECT rating_log_version(), -1, o.id, o.score, o.comment, o.source, o.source_platform,
                o.company_id, o.locale_id, o.carrier_id, o.ticket_id, o.ticket_type_id,
-               o.assigned_admin_id, o.created_at,
+               o.assigned_admin_id, o.ticket_resolution, o.created_at,
                EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = o.id)
         FROM old_rows o;
     END IF;
     -- A new rating has no follow-up yet (the follow-up's foreign key); an updated one keeps its own.
     INSERT INTO rating_changes (version, sign, rating_id, score, comment, source, source_platform,
                                 company_id, locale_id, carrier_id, ticket_id, ticket_type_id,
-                                assigned_admin_id, created_at, followed_up)
+                                assigned_admin_id, ticket_resolution, created_at, followed_up)
     SELECT rating_log_version(), 1, n.id, n.score, n.comment, n.source, n.source_platform,
            n.company_id, n.locale_id, n.carrier_id, n.ticket_id, n.ticket_type_id,
-           n.assigned_admin_id, n.created_at,
+           n.assigned_admin_id, n.ticket_resolution, n.created_at,
            TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = n.id)
     FROM new_rows n;
     RETURN NULL;
@@ -117,10 +118,10 @@ BEGIN
     UPDATE rating_filter_version SET version = version + 1 RETURNING version INTO stamped;
     INSERT INTO rating_changes (version, sign, rating_id, score, comment, source, source_platform,
                                 company_id, locale_id, carrier_id, ticket_id, ticket_type_id,
-                                assigned_admin_id, created_at, followed_up)
+                                assigned_admin_id, ticket_resolution, created_at, followed_up)
     VALUES (stamped, -1, OLD.id, OLD.score, OLD.comment, OLD.source, OLD.source_platform,
             OLD.company_id, OLD.locale_id, OLD.carrier_id, OLD.ticket_id, OLD.ticket_type_id,
-            OLD.assigned_admin_id, OLD.created_at,
+            OLD.assigned_admin_id, OLD.ticket_resolution, OLD.created_at,
             EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = OLD.id));
     RETURN OLD;
 END $$;
@@ -132,10 +133,10 @@ CREATE FUNCTION rating_log_followed_up(rating_ids bigint[], followed_up boolean)
 LANGUAGE sql AS $$
     INSERT INTO rating_changes (version, sign, rating_id, score, comment, source, source_platform,
                                 company_id, locale_id, carrier_id, ticket_id, ticket_type_id,
-                                assigned_admin_id, created_at, followed_up)
+                                assigned_admin_id, ticket_resolution, created_at, followed_up)
     SELECT rating_log_version(), s.sign, r.id, r.score, r.comment, r.source, r.source_platform,
            r.company_id, r.locale_id, r.carrier_id, r.ticket_id, r.ticket_type_id,
-           r.assigned_admin_id, r.created_at, (s.sign = 1) = followed_up
+           r.assigned_admin_id, r.ticket_resolution, r.created_at, (s.sign = 1) = followed_up
     FROM ratings r
     CROSS JOIN (VALUES (-1::smallint), (1::smallint)) AS s (sign)
     WHERE r.id = ANY (rating_ids)
@@ -194,7 +195,7 @@ CREATE TRIGGER rating_log_rename AFTER UPDATE OF name, description ON carriers
     EXECUTE FUNCTION rating_log_reset();
 
 -- The logged images the list filters select, stamped after `since`: csat_filtered_ratings'
--- predicate (0023) applied to the images, with followed_up in place of the follow-up lookup.
+-- predicate (0025) applied to the images, with followed_up in place of the follow-up lookup.
 -- tests/test_rating_changes.py holds the two to the same answers.
 CREATE FUNCTION csat_changed_ratings(
     locale_ids        smallint[],
@@ -211,6 +212,7 @@ CREATE FUNCTION csat_changed_ratings(
     has_comment       boolean,
     follow_up         text,
     search            text,
+    resolutions       text[],
     since             bigint
 ) RETURNS SETOF rating_changes
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -236,6 +238,7 @@ AS $$
            OR (follow_up = 'pending' AND r.score <= 2 AND NOT r.followed_up))
       AND (search IS NULL OR r.comment ILIKE
               '%' || replace(replace(replace(search, '\', '\\'), '%', '\%'), '_', '\_') || '%')
+      AND (resolutions IS NULL OR (r.ticket_id IS NOT NULL AND r.ticket_resolution = ANY (resolutions)))
 $$;
 
 INSERT INTO schema_migrations (version) VALUES ('0030_rating_changes');

@@ -9,7 +9,7 @@
 -- 4 18 %, 3 7 %, 2 6 %, 1 14 %), tilted by the ticket's outcome (rejected lower, accepted higher).
 -- Comments (~60 %, more often on low scores) are Spanish, Portuguese (mostly Brazil) or English
 -- sentences that fit the score. 20 % of ratings come from WhatsApp.
--- A survey carries its ticket's type and assigned agent (migration 0023). The trigger that
+-- A survey carries its ticket's type, assigned agent (migration 0023) and resolution-time bucket (0025). The trigger that
 -- derives them row by row is off for this one INSERT: it would look up each ticket while
 -- tickets has no primary key yet (csat/seed.py rebuilds keys after the load). The change log
 -- (migration 0030) is off too: nothing is remembered from before a seed (00_reset.sql's
@@ -20,7 +20,7 @@ ALTER TABLE ratings DISABLE TRIGGER rating_log_insert;
 
 INSERT INTO ratings (score, comment, source, source_platform, reference_id, ticket_id,
                      company_id, locale_id, user_id, carrier_id, created_at,
-                     ticket_type_id, assigned_admin_id)
+                     ticket_type_id, assigned_admin_id, ticket_resolution)
 WITH params AS NOT MATERIALIZED (
     SELECT :'ratings'::bigint AS n_ratings,
            :'random_seed'::int::bigint * 1000 AS seed,
@@ -178,8 +178,10 @@ surveys AS (
     SELECT t.id AS key, 'ticket' AS source, t.id AS reference_id, t.id AS ticket_id,
            t.company_id, lk.locale_of[t.company_id] AS locale_id, t.user_id, t.carrier_id, t.at_s,
            CASE t.status_id WHEN lk.rejected THEN 1 WHEN lk.accepted THEN 2 ELSE 0 END AS outcome,
-           t.type_id AS ticket_type_id, t.assigned_admin_id
+           t.type_id AS ticket_type_id, t.assigned_admin_id,
+           csat_resolution_bucket(t.created_at, t.resolved_at) AS ticket_resolution
     FROM (SELECT t.id, t.company_id, t.user_id, t.carrier_id, t.status_id, t.type_id, t.assigned_admin_id,
+                 t.created_at, t.resolved_at,
                  date_part('epoch', t.resolved_at) + 300
                      + floor(258900 * (((h >> 20) & 1048575)::float8 / 1048576) ^ 3) AS at_s
           FROM tickets t, params p, LATERAL (SELECT hashint8extended(t.id, p.seed + 51) AS h) AS x
@@ -202,7 +204,8 @@ others AS (
                                       + floor(lk.carrier_count[o.locale_id] * (((h1 >> 40) & 1048575)::float8 / 1048576) ^ 2)::int] END AS carrier_id,
            o.at_s,
            0 AS outcome,
-           NULL::smallint AS ticket_type_id, NULL::integer AS assigned_admin_id
+           NULL::smallint AS ticket_type_id, NULL::integer AS assigned_admin_id,
+           NULL::text AS ticket_resolution
     FROM (SELECT g, h1, h2, l.locale_id,
                  CASE WHEN (h1 & 1048575) % 40 < 25 THEN 'carrier' ELSE 'shop' END AS source,
                  lk.company_block[lk.company_start[l.locale_id]
@@ -258,7 +261,7 @@ SELECT w.score,
        w.source,
        CASE WHEN ((w.h >> 40) & 1023) % 10 < 8 THEN 'platform' ELSE 'whatsapp' END,
        w.reference_id, w.ticket_id, w.company_id, w.locale_id, w.user_id, w.carrier_id,
-       to_timestamp(w.at_s), w.ticket_type_id, w.assigned_admin_id
+       to_timestamp(w.at_s), w.ticket_type_id, w.assigned_admin_id, w.ticket_resolution
 FROM worded w, lookup lk
 ORDER BY w.at_s, w.key;
 
