@@ -127,6 +127,20 @@ def test_bucket_counts_add_up_to_the_ticket_ratings(get):
     assert listed(get, "")[1] == len(TICKETS) + len(OTHER_RATINGS)
 
 
+def test_the_summary_breaks_ticket_ratings_down_by_bucket(get):
+    """breakdowns.resolution_time: the buckets in their order, each with its hand-made tickets
+    (the edges exactly 4 h, 24 h and 72 h in the upper bucket), and a filter selecting it."""
+    entries = get("/csat/summary").get_json()["breakdowns"]["resolution_time"]
+    assert [(e["key"], e["name"], e["count"], e["filter"]) for e in entries] == [
+        ("under_4h", "Under 4 hours", 2, {"resolution": "under_4h"}),
+        ("4h_to_24h", "4 to 24 hours", 2, {"resolution": "4h_to_24h"}),
+        ("1d_to_3d", "1 to 3 days", 2, {"resolution": "1d_to_3d"}),
+        ("over_3d", "Over 3 days", 2, {"resolution": "over_3d"}),
+        ("unresolved", "Unresolved", 1, {"resolution": "unresolved"})]
+    for entry in entries:
+        assert listed(get, f"resolution={entry['key']}")[0] == expected(entry["key"])
+
+
 @pytest.mark.parametrize("value", BUCKETS)
 def test_the_summary_trend_counts_only_the_bucket(get, value):
     """The trend's days add up to the filtered total (resolution, like the other filters
