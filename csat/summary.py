@@ -45,22 +45,7 @@ def summary():
     options, filters = parse_filter_args(_summary_args)
     arguments = {**filters, "granularity": options["granularity"], "compare": options["compare"],
                  "min_sample": current_app.config["CSAT"].summary_min_sample}  # low_sample below it
-    return _remembered_or_computed(arguments)
-
-
-def _remembered_or_computed(arguments):
-    """This worker's summary for `arguments` if it is still the database's, else a new one."""
-    cache = versioned_cache.for_app("csat_summaries", MAX_SUMMARIES)
-    key = versioned_cache.key_of(arguments)
-    with cache.computing(key):  # requests that miss together compute it once
-        remembered = cache.get(key)
-        if remembered is not None:
-            version, body = remembered
-            if version == db.fetch_one("rating_filter_version_get", role="replica")["version"]:
-                return body
-        version, body = _computed(arguments)
-        cache.put(key, version, body)
-        return body
+    return versioned_cache.remembered_or_computed("csat_summaries", MAX_SUMMARIES, arguments, _computed)
 
 
 def _computed(arguments):

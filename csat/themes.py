@@ -41,7 +41,7 @@ def themes():
     start_date, end_date = default_range(filters["start_date"], filters["end_date"],
                                          current_app.config["CSAT"].time_zone)
     arguments = {**filters, "start_date": start_date, "end_date": end_date, "max_terms": MAX_TERMS}
-    return _remembered_or_computed(arguments)
+    return versioned_cache.remembered_or_computed("csat_themes", MAX_BODIES, arguments, _computed)
 
 
 def default_range(start_date, end_date, time_zone):
@@ -56,19 +56,9 @@ def default_range(start_date, end_date, time_zone):
     return start_date, end_date
 
 
-def _remembered_or_computed(arguments):
-    """This worker's body for `arguments` if it is still the database's, else a new one."""
-    cache = versioned_cache.for_app("csat_themes", MAX_BODIES)
-    key = versioned_cache.key_of(arguments)
-    with cache.computing(key):  # requests that miss together compute it once
-        remembered = cache.get(key)
-        if remembered is not None:
-            version, body = remembered
-            if version == db.fetch_one("rating_filter_version_get", role="replica")["version"]:
-                return body
-        row = db.fetch_one("themes_terms", arguments, role="replica")
-        body = _themes_out.dump({"start_date": row["start_date"].isoformat(),
-                                 "end_date": row["end_date"].isoformat(),
-                                 "detractors": row["detractors"], "promoters": row["promoters"]})
-        cache.put(key, row["filter_version"], body)
-        return body
+def _computed(arguments):
+    """(the rating_filter_version the terms were read at, the response body)."""
+    row = db.fetch_one("themes_terms", arguments, role="replica")
+    return row["filter_version"], _themes_out.dump({
+        "start_date": row["start_date"].isoformat(), "end_date": row["end_date"].isoformat(),
+        "detractors": row["detractors"], "promoters": row["promoters"]})

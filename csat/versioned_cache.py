@@ -17,6 +17,8 @@ from collections import OrderedDict
 
 from flask import current_app
 
+from csat import db
+
 
 class VersionedCache:
     STRIPES = 64
@@ -60,3 +62,20 @@ def key_of(arguments):
     """A hashable key for a dict of query arguments (lists become tuples; order-free)."""
     return tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
                         for name, value in arguments.items()))
+
+
+def remembered_or_computed(name, max_entries, arguments, compute):
+    """The value this worker remembers for `arguments` in cache `name` while the database still
+    reads the version it was read at; else compute(arguments) -> (version, value), remembered.
+    Requests that miss together compute it once."""
+    cache = for_app(name, max_entries)
+    key = key_of(arguments)
+    with cache.computing(key):
+        remembered = cache.get(key)
+        if remembered is not None:
+            version, value = remembered
+            if version == db.fetch_one("rating_filter_version_get", role="replica")["version"]:
+                return value
+        version, value = compute(arguments)
+        cache.put(key, version, value)
+        return value
