@@ -329,28 +329,52 @@ no_ticket_cells AS (
     WHERE rc.n > rc.ticket
     GROUP BY rc.score
 ),
+-- Companies are many (20,000 at 10M): ranked on their own, on narrow rows, so that only the
+-- 25 shown (or the company_keys of a comparison) become breakdown entries with names.
+company_bounds AS (
+    SELECT cc.company_id, cc.n, cc.score_sum, cc.satisfied, cc.n >= p.min_sample AS ranked,
+           (w.share + w.z2n / 2) / (1 + w.z2n)
+               - sqrt(w.share * (1 - w.share) * w.z2n + w.z2n ^ 2 / 4) / (1 + w.z2n) AS lower_exact
+    FROM company_cells cc
+    CROSS JOIN params p
+    CROSS JOIN LATERAL (SELECT cc.satisfied::float8 / cc.n AS share, 1.959964::float8 ^ 2 / cc.n AS z2n) w
+    WHERE cc.n >= p.min_sample OR cc.company_id = ANY (p.company_keys)
+),
+company_ranks AS (
+    SELECT cb.*,
+           CASE WHEN cb.ranked THEN rank() OVER (PARTITION BY cb.ranked ORDER BY cb.lower_exact DESC) END AS rank,
+           row_number() OVER (PARTITION BY cb.ranked ORDER BY cb.lower_exact, cb.n DESC, cb.company_id) AS worst_first
+    FROM company_bounds cb
+),
+shown_companies AS (
+    SELECT cr.*
+    FROM company_ranks cr, params p
+    WHERE CASE WHEN p.company_keys IS NULL THEN cr.ranked AND cr.worst_first <= 25
+               ELSE cr.company_id = ANY (p.company_keys) END
+),
 -- One row per breakdown entry: its dimension, its key (value for text keys, id otherwise)
--- and its sums.
+-- and its sums; companies come ranked already.
 groups AS (
-    SELECT vc.dimension, vc.value, NULL::bigint AS id,
+    SELECT vc.dimension, vc.value, NULL::bigint AS id, NULL::bigint AS company_rank,
+           NULL::bigint AS company_order,
            sum(vc.n)::bigint AS n, sum(vc.n * vc.score)::bigint AS score_sum,
            (sum(vc.n) FILTER (WHERE vc.score >= 4))::bigint AS satisfied
     FROM value_cells vc
     GROUP BY vc.dimension, vc.value
     UNION ALL
-    SELECT 'carrier', NULL, rc.carrier_id,
+    SELECT 'carrier', NULL, rc.carrier_id, NULL, NULL,
            sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
            (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
     FROM rating_cells rc
     GROUP BY rc.carrier_id
     UNION ALL
-    SELECT 'locale', NULL, rc.locale_id,
+    SELECT 'locale', NULL, rc.locale_id, NULL, NULL,
            sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
            (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
     FROM rating_cells rc
     GROUP BY rc.locale_id
     UNION ALL
-    SELECT 'ticket_type', NULL, tc.type_id,
+    SELECT 'ticket_type', NULL, tc.type_id, NULL, NULL,
            sum(tc.n)::bigint, sum(tc.n * tc.score)::bigint,
            (sum(tc.n) FILTER (WHERE tc.score >= 4))::bigint
     FROM (SELECT t.type_id, t.score, t.n FROM type_cells t
@@ -358,7 +382,7 @@ groups AS (
           SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS tc
     GROUP BY tc.type_id
     UNION ALL
-    SELECT 'agent', NULL, ac.assigned_admin_id,
+    SELECT 'agent', NULL, ac.assigned_admin_id, NULL, NULL,
            sum(ac.n)::bigint, sum(ac.n * ac.score)::bigint,
            (sum(ac.n) FILTER (WHERE ac.score >= 4))::bigint
     FROM (SELECT a.assigned_admin_id, a.score, a.n FROM agent_cells a
@@ -366,10 +390,11 @@ groups AS (
           SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS ac
     GROUP BY ac.assigned_admin_id
     UNION ALL
-    SELECT 'company', NULL, cc.company_id, cc.n::bigint, cc.score_sum::bigint, cc.satisfied::bigint
-    FROM company_cells cc
+    SELECT 'company', NULL, sc.company_id, sc.rank, sc.worst_first,
+           sc.n::bigint, sc.score_sum::bigint, sc.satisfied::bigint
+    FROM shown_companies sc
     UNION ALL
-    SELECT 'resolution_time', rc.resolution, NULL,
+    SELECT 'resolution_time', rc.resolution, NULL, NULL, NULL,
            sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
            (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
     FROM resolution_cells rc
@@ -388,7 +413,7 @@ bounds AS (
     FROM shares s
 ),
 entries AS (
-    SELECT b.dimension, b.n, b.id,
+    SELECT b.dimension, b.n, b.id, b.company_rank, b.company_order,
            CASE b.dimension
                WHEN 'source' THEN to_jsonb(b.value)
                WHEN 'source_platform' THEN to_jsonb(b.value)
@@ -439,23 +464,16 @@ entries AS (
 ),
 -- rank: 1 = the highest csat_lower of its breakdown among entries with enough ratings
 -- (ties share a rank); the unrounded bound decides.
-ranked AS (
-    SELECT en.*,
-           CASE WHEN NOT en.low_sample
-                THEN rank() OVER (PARTITION BY en.dimension, en.low_sample ORDER BY en.lower_exact DESC)
-           END AS rank,
-           row_number() OVER (PARTITION BY en.dimension, en.low_sample
-                              ORDER BY en.lower_exact, en.n DESC, en.id) AS worst_first
-    FROM entries en
-),
 -- Companies: the shippers at risk, the 25 ranked lowest, worst first; or, for the previous
 -- period of a comparison, exactly the companies the current period shows (company_keys).
 shown AS (
-    SELECT r.*
-    FROM ranked r, params p
-    WHERE r.dimension <> 'company'
-       OR (p.company_keys IS NULL AND NOT r.low_sample AND r.worst_first <= 25)
-       OR r.id = ANY (p.company_keys)
+    SELECT en.*,
+           CASE WHEN en.dimension = 'company' THEN en.company_rank
+                WHEN NOT en.low_sample
+                THEN rank() OVER (PARTITION BY en.dimension, en.low_sample ORDER BY en.lower_exact DESC)
+           END AS rank,
+           en.company_order AS worst_first
+    FROM entries en
 ),
 breakdowns AS (
     SELECT json_build_object(
