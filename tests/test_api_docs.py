@@ -190,3 +190,22 @@ def test_the_repository_documents_itself(path):
     assert "../shared" not in text and "shared/spec" not in text
     if path == "README.md":
         assert "(docs/api.md)" in text
+
+
+def _heading_anchor(heading):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = heading.lstrip("#").strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def test_every_link_within_the_page_has_a_target(doc_text):
+    lines = doc_text.splitlines()
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', doc_text))
+    seen = defaultdict(int)
+    for line in lines:
+        if line.startswith("#"):
+            anchor = _heading_anchor(line)
+            anchors.add(anchor if seen[anchor] == 0 else f"{anchor}-{seen[anchor]}")
+            seen[anchor] += 1
+    targets = set(re.findall(r"\]\(#([^)]+)\)", doc_text))
+    assert sorted(targets - anchors) == []
