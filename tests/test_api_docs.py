@@ -34,6 +34,7 @@ DOCUMENTED_OUTSIDE_SCHEMA = {
     # localeId (query or X-Locale-Id header) is read by csat/auth.py for every filtered endpoint.
     "schemas.ratings.ListArgs": {"localeId"},
     "schemas.summary.SummaryArgs": {"localeId"},
+    "schemas.themes.ThemesArgs": {"localeId"},
 }
 
 _FIELDS_MARKER = re.compile(r"^<!--\s*fields:\s*(?P<names>[\w. ]+?)\s*-->\s*$")
