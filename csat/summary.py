@@ -30,8 +30,10 @@ from schemas.summary import SummaryArgs, SummaryOut
 
 bp = Blueprint("summary", __name__, url_prefix="/csat")
 
-# Arguments that only shape figures from the cells, so summaries differing in them share cells.
-PRESENTATION_ARGUMENTS = ("granularity", "compare", "min_sample", "company_keys")
+# Arguments the cells do not depend on (they only shape figures from the cells, or are not read
+# by the summary at all), so summaries differing in them share the remembered cells.
+CELL_INDEPENDENT_ARGUMENTS = ("granularity", "compare", "min_sample", "company_keys",
+                              "flag_base_url", "carrier_logo_base_url")
 MAX_SUMMARIES = 256  # per worker; a summary body is a few kB to tens of kB
 
 _summary_args = SummaryArgs()
@@ -86,6 +88,7 @@ def _figures(row, start_date, end_date):
 def _previous_period(arguments, companies):
     """(headline figures, breakdowns) of the period before, for the companies shown now."""
     start_date, end_date = previous_range(arguments["start_date"], arguments["end_date"])
+    # No company shown now: [0], which names none (an empty list would mean "the 25 at risk").
     row = _figures_row({**arguments, "start_date": start_date, "end_date": end_date,
                         "company_keys": companies or [0]})
     return _figures(row, start_date.isoformat(), end_date.isoformat()), row["breakdowns"]
@@ -94,7 +97,7 @@ def _previous_period(arguments, companies):
 def _figures_row(arguments):
     """summary_figures' row for these arguments; the cells it computed or updated are stored."""
     cells_key = remembered.key_of({name: value for name, value in arguments.items()
-                                   if name not in PRESENTATION_ARGUMENTS})
+                                   if name not in CELL_INDEPENDENT_ARGUMENTS})
     row = db.fetch_one("summary_figures", {"company_keys": None, **arguments, "cache_key": cells_key},
                        role="replica",
                        statement_timeout_ms=current_app.config["CSAT"].summary_statement_timeout_ms)
