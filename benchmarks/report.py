@@ -1,6 +1,8 @@
 """Targets checked against results, and the human table written into benchmarks/README.md."""
 
+import json
 import re
+from pathlib import Path
 
 START = "<!-- results:start (written by benchmarks/run.py) -->"
 END = "<!-- results:end -->"
@@ -210,6 +212,9 @@ def markdown(results):
         seed = results["seed"]
         lines += ["", f"Seed: `flask seed --ratings {seed['ratings']:,}` took {seed_seconds(seed)} s "
                   f"(its own report: \"{seed['flask_output']}\"; {seed['wall_s']} s wall with start-up)."]
+    comparison = growth_comparison(Path(__file__).resolve().parent / "results")
+    if comparison:
+        lines += ["", comparison]
     checks = results.get("targets", [])
     if checks:
         failing = [c for c in checks if not c["holds"]]
@@ -231,6 +236,40 @@ def target_text(name, shape, holds):
             ok = holds.get(check_label.format(name, target[key]))
             parts.append(label.format(target[key]) + (" ✓" if ok else " ✗"))
     return ", ".join(parts) or "–"
+
+
+def growth_results_path(folder, ratings):
+    return folder / f"growth_{ratings // 1_000_000}m.json"
+
+
+def growth_comparison(folder):
+    """Markdown: each growth shape's p50 at 1M and at 10M ratings (their last runs), or ""."""
+    runs = {}
+    for millions in (1, 10):
+        path = growth_results_path(folder, millions * 1_000_000)
+        if path.exists():
+            runs[millions] = json.loads(path.read_text(encoding="utf-8"))
+    if len(runs) < 2:
+        return ""
+    small, large = runs[1]["growth"], runs[10]["growth"]
+    lines = ["1M vs 10M ratings, the writer running (each size's last `growth` run: "
+             f"{runs[1]['run']['at']} and {runs[10]['run']['at']}). p50 after the first request, "
+             "then the first request (computed: nothing remembered yet for that shape):", "",
+             "| shape | 1M p50 ms | 10M p50 ms | 10M / 1M | 1M first ms | 10M first ms | answers at 10M |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for name, shape in large["shapes"].items():
+        before = small["shapes"].get(name)
+        if not before:
+            continue
+        hows = ", ".join(f"{k} {v}" for k, v in shape["how"].items()) or "–"
+        lines.append(f"| {name} | {before['p50_ms']} | {shape['p50_ms']} | "
+                     f"{shape['p50_ms'] / before['p50_ms']:.1f}× | {before['first_ms']} | {shape['first_ms']} | {hows} |")
+    for kind in ("list", "summary"):
+        if kind in small.get("unasked", {}) and kind in large.get("unasked", {}):
+            a, b = small["unasked"][kind], large["unasked"][kind]
+            lines.append(f"| unasked {kind} combinations (each once, computed) | {a['p50_ms']} | {b['p50_ms']} | "
+                         f"{b['p50_ms'] / a['p50_ms']:.1f}× | max {a['max_ms']} | max {b['max_ms']} | computed |")
+    return "\n".join(lines)
 
 
 def update_readme(path, table):

@@ -143,6 +143,10 @@ def main(argv=None):
     results["targets"] = report.evaluate(results)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if "growth" in stages:  # kept per size, for the 1M vs 10M table
+        growth_file = report.growth_results_path(RESULTS.parent, results["run"]["ratings"])
+        growth_file.write_text(json.dumps({"run": results["run"], "growth": results["growth"]}, indent=2) + "\n",
+                               encoding="utf-8")
     table = report.markdown(results)
     report.update_readme(HERE / "README.md", table)
     print(table)
