@@ -66,11 +66,13 @@ import time
 import orjson
 import psycopg2
 import psycopg2.extensions
-from flask import Response, current_app, g
+from flask import Response, current_app, g, stream_with_context
+from werkzeug.wsgi import ClosingIterator
 
-from csat import db
+from csat import db, metrics, xlsx
 from csat.auth import current_admin
 from csat.errors import ServiceUnavailable, TooManyRequests
+from schemas.ratings import RatingRow
 
 log = logging.getLogger(__name__)
 
@@ -78,21 +80,28 @@ BATCH_ROWS = 1000
 CURSOR_NAME = "csat_export"
 # Names the export's statements in pg_stat_activity (whose query text is cut at 1 kB).
 EXPORT_MARK = "/* csat_export */ "
+EXPORT_COLUMNS = tuple(RatingRow().fields)
+UTF8_BOM = "\ufeff".encode()
 # COPY takes a query, not a prepared statement: the export query goes inside with its
-# parameters filled in (cursor.mogrify).
+# parameters filled in (cursor.mogrify). The XLSX rows hand each export row, as the
+# csat_export_row it is, to csat_xlsx_row (migration 0080).
 COPY_FIRST_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
 COPY_OTHER_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv)"
+COPY_XLSX_ROWS = "COPY (SELECT csat_xlsx_row(e::csat_export_row) FROM ({query}) e) TO STDOUT"
 
 
 def export_ratings(list_args) -> Response:
     """The streamed export of every rating matching `list_args` (see the module docstring)."""
     settings = current_app.config["CSAT"]
-    rows = CsvRows() if list_args.format == "csv" else JsonRows()
+    rows = export_rows(list_args.format, list_args.raw, settings)
     export = RatingExport(db.database().pool("replica"), settings, current_admin().id, rows,
                           request_id=g.get("request_id"))
     export.start(list_args.params, list_args.identifiers)
+    body = ExportBody(export)
+    # stream_with_context keeps the request context for the body; a body closed before its
+    # first chunk never enters that wrapper's try/finally, so ClosingIterator closes it too.
     return Response(
-        ExportBody(export),
+        ClosingIterator(stream_with_context(body), body.close),
         content_type=rows.content_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export_filename(list_args.params, rows.extension)}"',
@@ -100,6 +109,15 @@ def export_ratings(list_args) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+def export_rows(export_format, raw, settings):
+    """The rows object of one export body: json, csv (Excel-ready), csv with raw, xlsx."""
+    if export_format == "csv":
+        return CsvRows(spreadsheet_safe=not raw)
+    if export_format == "xlsx":
+        return XlsxRows(settings.xlsx_rows_per_sheet)
+    return JsonRows()
 
 
 def export_filename(params, extension):
@@ -132,6 +150,7 @@ class RatingExport:
         """
         query = db.load("ratings_export")
         sql = EXPORT_MARK + query.sql(identifiers)
+        params = {**params, "spreadsheet_safe": self.rows.spreadsheet_safe}
         first = query.params({**params, "row_offset": 0, "row_limit": BATCH_ROWS})
         rest = query.params({**params, "row_offset": BATCH_ROWS, "row_limit": None})
         for attempt in (1, 2):
@@ -152,8 +171,13 @@ class RatingExport:
                 self._release()
                 raise
 
+    def chunks(self):
+        """(rows, chunk) of the whole export: the first chunk, then the rest read ahead."""
+        yield self.first_chunk
+        yield from self.other_chunks()
+
     def other_chunks(self):
-        """(rows, bytes) for everything after the first chunk, read ahead by a helper thread."""
+        """(rows, chunk) for everything after the first chunk, read ahead by a helper thread."""
         if not self.rows.more:
             return iter(())
         if self.rows.unbounded_rest:
@@ -168,14 +192,16 @@ class RatingExport:
             return
         self._outcome = outcome
         self._release()
-        duration_ms = round((time.perf_counter() - self._started) * 1000, 2)
+        seconds = time.perf_counter() - self._started
+        duration_ms = round(seconds * 1000, 2)
+        metrics.export_finished(self.rows_streamed, seconds, outcome, self.rows.metric_format)
         log.log(
             logging.ERROR if outcome == "failed" else logging.INFO,
             "export %s: %d rows in %.0f ms", outcome, self.rows_streamed, duration_ms,
             exc_info=outcome == "failed",
             extra={"request_id": self.request_id, "admin_id": self.admin_id,
                    "rows_streamed": self.rows_streamed, "duration_ms": duration_ms,
-                   "outcome": outcome},
+                   "outcome": outcome, "export_format": self.rows.metric_format},
         )
 
     def _open_transaction(self):
@@ -248,10 +274,7 @@ class ExportBody:
     def _generate(self):
         export = self.export
         try:
-            rows, chunk = export.first_chunk
-            yield chunk
-            export.rows_streamed += rows
-            for rows, chunk in export.other_chunks():
+            for rows, chunk in export.rows.encode(export.chunks()):
                 yield chunk
                 export.rows_streamed += rows
         except GeneratorExit:
@@ -268,11 +291,13 @@ class ExportBody:
 
 
 class JsonRows:
-    """JSON lines: the first rows, then each FETCH of the named cursor, as one JSON array of
-    row objects each."""
+    """NDJSON: the first rows, then each FETCH of the named cursor, as one JSON array of row
+    objects each."""
 
-    content_type = "application/json"
+    content_type = "application/x-ndjson"
     extension = "jsonl"
+    metric_format = "json"
+    spreadsheet_safe = False
     unbounded_rest = False  # every FETCH is a statement of its own, under the export's limit
     stop_patience = 0.1  # seconds a FETCH in flight may finish before it is cancelled
 
@@ -301,6 +326,10 @@ class JsonRows:
             if len(rows) < BATCH_ROWS:
                 return
 
+    @staticmethod
+    def encode(chunks):
+        return chunks
+
     def close(self):
         """Close the cursor before the rollback (a no-op once the transaction is aborted)."""
         self._conn = None
@@ -314,13 +343,12 @@ class JsonRows:
         return orjson.dumps([dict(zip(columns, row)) for row in rows], option=orjson.OPT_APPEND_NEWLINE)
 
 
-class CsvRows:
-    """RFC 4180 CSV written by PostgreSQL's COPY: the first 1000 rows, then the rest."""
+class CopyRows:
+    """Rows written by PostgreSQL's COPY: the first 1000, then the rest in one more COPY."""
 
-    content_type = "text/csv; charset=utf-8"
-    extension = "csv"
     unbounded_rest = True  # the rest is one COPY, as long as the client takes to download it
     stop_patience = 0  # a COPY in flight would run to the export's end: cancel it at once
+    copy_first = copy_rest = None  # COPY statements around the export query
 
     def __init__(self):
         self.more = False
@@ -330,33 +358,90 @@ class CsvRows:
     def first_chunk(self, conn, sql, first, rest):
         with conn.cursor() as cursor:
             self._rest = cursor.mogrify(sql, rest).decode()
-            lines = CopyLines(deliver=None)
-            cursor.copy_expert(COPY_FIRST_ROWS.format(query=cursor.mogrify(sql, first).decode()), lines)
+            lines = CopyLines(deliver=None, pack=self.pack)
+            cursor.copy_expert(self.copy_first.format(query=cursor.mogrify(sql, first).decode()), lines)
         self._conn = conn
-        header_and_rows = lines.take()
-        rows = len(header_and_rows) - 1
+        lines = lines.take()
+        rows = self.rows_in(lines)
         self.more = rows == BATCH_ROWS
-        return rows, crlf_lines(header_and_rows)
+        return rows, self.pack(lines)
 
     def other_chunks(self, deliver):
-        lines = CopyLines(deliver)
+        lines = CopyLines(deliver, pack=self.pack)
         with self._conn.cursor() as cursor:
-            cursor.copy_expert(COPY_OTHER_ROWS.format(query=self._rest), lines)
+            cursor.copy_expert(self.copy_rest.format(query=self._rest), lines)
         lines.flush()
+
+    @staticmethod
+    def rows_in(lines):
+        return len(lines)
+
+    @staticmethod
+    def encode(chunks):
+        return chunks
 
     def close(self):
         self._conn = None
 
 
+class CsvRows(CopyRows):
+    """RFC 4180 CSV written by COPY; Excel-ready (BOM, formula-like text neutralised by the
+    export query's spreadsheet_safe) unless raw."""
+
+    content_type = "text/csv; charset=utf-8"
+    extension = "csv"
+    copy_first = COPY_FIRST_ROWS
+    copy_rest = COPY_OTHER_ROWS
+
+    def __init__(self, spreadsheet_safe):
+        super().__init__()
+        self.spreadsheet_safe = spreadsheet_safe
+        self.metric_format = "csv" if spreadsheet_safe else "csv_raw"
+
+    @staticmethod
+    def rows_in(lines):
+        return len(lines) - 1  # the header
+
+    @staticmethod
+    def pack(lines):
+        return crlf_lines(lines)
+
+    def first_chunk(self, conn, sql, first, rest):
+        rows, chunk = super().first_chunk(conn, sql, first, rest)
+        return rows, (UTF8_BOM + chunk if self.spreadsheet_safe else chunk)
+
+
+class XlsxRows(CopyRows):
+    """SpreadsheetML rows written by COPY (csat_xlsx_row), zipped into a workbook (csat/xlsx.py)."""
+
+    content_type = xlsx.CONTENT_TYPE
+    extension = "xlsx"
+    metric_format = "xlsx"
+    spreadsheet_safe = False  # text cells are inline strings, never formulas: nothing to escape
+    copy_first = copy_rest = COPY_XLSX_ROWS
+
+    def __init__(self, rows_per_sheet):
+        super().__init__()
+        self.rows_per_sheet = rows_per_sheet
+
+    @staticmethod
+    def pack(lines):
+        return lines  # the workbook cuts them into sheets
+
+    def encode(self, chunks):
+        return xlsx.Workbook(EXPORT_COLUMNS, self.rows_per_sheet).chunks(chunks)
+
+
 class CopyLines:
     """The file psycopg2's copy_expert writes to: one call per row, each row ending in LF.
 
-    Rows are handed on 1000 at a time, as one chunk with CRLF line ends. Only the LF that
-    ends a row changes: a line break inside a quoted field is data and stays as stored.
+    Rows are handed on 1000 at a time, packed into one chunk by `pack` (CSV: CRLF line ends;
+    only the LF that ends a row changes, a line break inside a quoted field is data).
     """
 
-    def __init__(self, deliver):
+    def __init__(self, deliver, pack):
         self.deliver = deliver
+        self.pack = pack
         self._lines = []
 
     def write(self, line):
@@ -368,7 +453,7 @@ class CopyLines:
     def flush(self):
         if self._lines:
             lines = self.take()
-            self.deliver((len(lines), crlf_lines(lines)))
+            self.deliver((len(lines), self.pack(lines)))
 
     def take(self):
         lines, self._lines = self._lines, []
