@@ -4,22 +4,28 @@ The list view parses the request (rating_filters.parse_list_args) and hands the 
 `export_ratings`, so an export has exactly the list's validation, filters and sort; the
 rows are sql/ratings_export.sql, the list row without paging.
 
-Formats (`format=json`, the default, or `format=csv`):
-- JSON: `application/json`, chunked; each batch of up to 1000 rows is ONE JSON array of
-  row objects (the list's keys, in the list's order) on its own line, so a client can
+Bodies (`format=json`, the default, `format=csv`, `format=csv&raw=true`, `format=xlsx`):
+- JSON: `application/x-ndjson`, chunked; each batch of up to 1000 rows is ONE JSON array
+  of row objects (the list's keys, in the list's order) on its own line, so a client can
   parse line by line or array by array. An export that matches nothing is the single
   line `[]`, so every successful export has at least one line.
-- CSV: `text/csv; charset=utf-8` (no byte-order mark), RFC 4180: a header row with the
-  same names as the JSON keys, CRLF line ends, fields quoted when they hold a comma, quote
-  or line break. NULL is an empty field and an empty text is `""`, so the two stay apart
-  (PostgreSQL's own CSV; any CSV reader reads both as empty). Values are written exactly
-  as stored: a comment that starts with "=" stays a formula for spreadsheets that evaluate it.
-- Both: `Content-Disposition: attachment; filename="csat-ratings_<startDate|all>_<endDate
-  |all>.csv"` (`.jsonl` for JSON: every line is one JSON value, the whole body is not),
-  `X-Accel-Buffering: no` (nginx passes each batch on at once), `Cache-Control: no-store`.
+- CSV: `text/csv; charset=utf-8`, RFC 4180: a header row with the same names as the JSON
+  keys, CRLF line ends, fields quoted when they hold a comma, quote or line break. NULL is
+  an empty field and an empty text is `""`, so the two stay apart (PostgreSQL's own CSV).
+  Excel-ready by default: a UTF-8 byte-order mark first (Excel on Windows otherwise reads
+  UTF-8 as the local code page), and every text cell starting with = + - @ TAB or CR
+  prefixed with a single quote (the query's spreadsheet_safe, migration 0080), so a
+  customer's comment never becomes a live formula. `raw=true`: no BOM, values exactly as
+  stored (the bytes this export always had), for BI pipelines.
+- XLSX: PostgreSQL writes each row's SpreadsheetML (csat_xlsx_row, migration 0080) through
+  COPY as it writes the CSV, and csat/xlsx.py zips the rows into worksheets on the fly
+  (stream-zip); its docstring has the workbook's shape and limits.
+- All: `Content-Disposition: attachment; filename="csat-ratings_<startDate|all>_<endDate
+  |all>.<jsonl|csv|xlsx>"` (`.jsonl`: every line is one JSON value, the whole body is not),
+  `X-Accel-Buffering: no` (nginx passes each chunk on at once), `Cache-Control: no-store`.
 
 Where the rows come from (one read-only repeatable-read transaction: one snapshot), in two
-statements of sql/ratings_export.sql, both formats alike: the first 1000 rows (row_limit
+statements of sql/ratings_export.sql, every body alike: the first 1000 rows (row_limit
 1000), planned for a fast start by their LIMIT, so the first byte leaves at once; then the
 rest (row_offset 1000, no limit), planned as a whole read: parallel hash joins and one sort,
 the plan psql's COPY of the same query uses, 1.25x (JSON) to 2x (CSV) the rows a second of
@@ -34,7 +40,8 @@ walking the sort's index. The first batch of the rest waits for that sort (~2.5 
 - CSV: PostgreSQL writes the CSV itself (`COPY (the export query) TO STDOUT (FORMAT csv)`),
   the very statement the export's speed is judged against. Python only turns each row's
   LF into CRLF and groups rows into 1000-row chunks (the stdlib csv module encodes a
-  fifth as fast). The second COPY is one statement for the rest of the download, so it
+  fifth as fast). XLSX alike, one text column of XML a row (COPY_XLSX_ROWS), deflated in
+  the response thread (zlib releases the GIL, so it overlaps the read-ahead). The second COPY is one statement for the rest of the download, so it
   runs without the export statement timeout: a slow client must not cut its own download
   short.
 - After the first chunk, a helper thread (see Prefetch) reads ahead: it fetches (or
@@ -47,11 +54,15 @@ Life of an export:
    taken, across all workers), apply the export's settings, read the first chunk. Every
    failure up to here is an ordinary Boom error (429, 503 with Retry-After, ...).
 2. The response body owns the connection from then on (Flask tears the request down
-   before a streamed body is sent) and streams chunk after chunk.
+   before a streamed body is sent) and streams chunk after chunk, through Flask's
+   `stream_with_context` (the request context, its request id among it, stays available
+   while the body runs). A server may close a body it never iterated: that close skips the
+   wrapper's cleanup, so a ClosingIterator calls the body's own close() as well.
 3. It ends one of three ways, each stopping the read-ahead (cancelling the statement in
    flight), rolling back (which closes the cursor and frees the slot), restoring the
    connection's autocommit and returning it to the pool (discarding it when broken), then
-   logging one `csat.exports` line with rows_streamed and duration: complete;
+   logging one `csat.exports` line with rows_streamed and duration and recording the
+   export metrics (rows, duration, outcome, format; csat/metrics.py): complete;
    disconnected (the server calls the body's close(), e.g. the client went away); failed
    (a database error after the first byte: the exception propagates so the server drops
    the connection without the final empty chunk, and the client sees a truncated

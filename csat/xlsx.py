@@ -13,9 +13,9 @@ in worksheets and the worksheets in a workbook:
 
 The ZIP is stream-zip's, every member `ZIP_32`: a local header without sizes, the data,
 then a data descriptor; no ZIP64 records, which Excel refuses in some versions. So one
-sheet's XML and the whole file must stay under 4 GiB (about 4 million rows of typical
-ratings per file; a sheet holds at most 1,048,575); beyond that the stream fails and the
-client sees a truncated download. Deflate level 1: 4-5x smaller than the XML at a fraction
+sheet's XML (at most 1,048,575 rows: under 4 KB a row on average) and the compressed file
+(~90 bytes a typical row: some 40 million rows) must each stay under 4 GiB; beyond that the
+stream fails and the client sees a truncated download. Deflate level 1: 4-5x smaller than the XML at a fraction
 of level 9's time (zlib releases the GIL, so it overlaps the database read).
 
 The rows arrive as COPY text lines (`<row>…</row>` + LF). `clean_rows` undoes COPY's

@@ -155,17 +155,21 @@ def test_every_body_arrives_while_its_export_is_still_running(nginx, big_db, bod
     assert wait_for(lambda: not export_in_progress(big_db), timeout=2)
 
 
-def test_compressed_exports_still_arrive_batch_by_batch(nginx, big_db):
-    conn = open_stream(nginx, "/csat?report=true&format=csv", {**HEADERS, "Accept-Encoding": "gzip"})
+@pytest.mark.parametrize("body, line_end, start", [
+    ("format=csv", b"\r\n", b"\xef\xbb\xbfrating_id,rating,comment,"),
+    ("format=json", b"\n", b'[{"rating_id":'),
+])
+def test_compressed_exports_still_arrive_batch_by_batch(nginx, big_db, body, line_end, start):
+    conn = open_stream(nginx, f"/csat?report=true&{body}", {**HEADERS, "Accept-Encoding": "gzip"})
     response = conn.getresponse()
     assert response.getheader("Content-Encoding") == "gzip"
 
     decompressor, text = zlib.decompressobj(16 + zlib.MAX_WBITS), b""
-    while text.count(b"\r\n") < 2:
+    while text.count(line_end) < 2:
         piece = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
         assert piece, "the stream ended before a row arrived"
         text += decompressor.decompress(piece)
-    assert text.startswith(b"\xef\xbb\xbfrating_id,rating,comment,")
+    assert text.startswith(start)
     # No export_in_progress check here: compressed, the whole export can fit in the socket
     # buffers and end legitimately before we look; the uncompressed test above covers that.
     conn.close()
