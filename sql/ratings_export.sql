@@ -19,6 +19,9 @@
 -- the two parts are the whole export exactly once. psql below exports everything at once.
 -- spreadsheet_safe (the Excel-ready CSV) prefixes every text starting with = + - @ TAB or CR
 -- with a single quote (csat_export_text, migration 0080); false leaves every value as stored.
+-- It wraps every text column that can start so: not source, source_platform, country and
+-- ticketsStatusColor, which their tables' CHECKs hold to words, two capitals and #rrggbb,
+-- and for the asset URLs only the configured base URL their text starts with (a constant).
 -- Operators can export the same rows with
 --   psql ... -c "\copy (<this query with the variables filled in>) to 'out.csv' csv header"
 WITH params AS (
@@ -43,21 +46,21 @@ WITH params AS (
 SELECT r.id                                                                    AS rating_id,
        r.score                                                                 AS rating,
        csat_export_text(r.comment, p.spreadsheet_safe)                         AS comment,
-       csat_export_text(r.source_platform, p.spreadsheet_safe)                 AS source_platform,
+       r.source_platform                                                       AS source_platform,
        to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')  AS rating_date,
-       csat_export_text(r.source, p.spreadsheet_safe)                          AS source,
+       r.source                                                                AS source,
        r.reference_id                                                          AS reference_id,
        r.company_id                                                            AS company_id,
        csat_export_text(c.name, p.spreadsheet_safe)                            AS company_name,
-       csat_export_text(c.country, p.spreadsheet_safe)                         AS country,
-       csat_export_text(p.flag_base_url || lower(c.country) || '.svg', p.spreadsheet_safe) AS country_img,
+       c.country                                                               AS country,
+       csat_export_text(p.flag_base_url, p.spreadsheet_safe) || lower(c.country) || '.svg' AS country_img,
        csat_export_text(tt.name, p.spreadsheet_safe)                           AS ticket_type,
        csat_export_text(tt.description, p.spreadsheet_safe)                    AS ticket_type_description,
        csat_export_text(ts.description, p.spreadsheet_safe)                    AS "ticketsStatusDescription",
-       csat_export_text(ts.color, p.spreadsheet_safe)                          AS "ticketsStatusColor",
+       ts.color                                                                AS "ticketsStatusColor",
        csat_export_text(ca.name, p.spreadsheet_safe)                           AS carrier,
        csat_export_text(ca.description, p.spreadsheet_safe)                    AS carrier_name,
-       csat_export_text(p.carrier_logo_base_url || ca.name || '.svg', p.spreadsheet_safe) AS logo,
+       csat_export_text(p.carrier_logo_base_url, p.spreadsheet_safe) || ca.name || '.svg' AS logo,
        csat_export_text(f.comments, p.spreadsheet_safe)                        AS follow_up_comments,
        f.created_by                                                            AS follow_up_created_by,
        to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')  AS follow_up_created_at,
