@@ -40,7 +40,8 @@ def load_line(tool, result):
 
 def export_line(name, result):
     return (f"export {name:<7} {result['rows_per_s']:>9,} rows/s ({result['share_of_copy']:.0%} of "
-            f"COPY {result['copy_rows_per_s']:,})  ttfb {result['ttfb_ms']} ms  "
+            f"COPY {result['copy_rows_per_s']:,})  ttfb {result['ttfb_ms']} ms "
+            f"(max {result.get('ttfb_max_ms', result['ttfb_ms'])})  "
             f"rss +{result['rss_growth_mb']} MB  status {result['status']}")
 
 
