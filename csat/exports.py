@@ -28,24 +28,25 @@ Where the rows come from (one read-only repeatable-read transaction: one snapsho
 statements of sql/ratings_export.sql, every body alike: the first 1000 rows (row_limit
 1000), planned for a fast start by their LIMIT, so the first byte leaves at once; then the
 rest (row_offset 1000, no limit), planned as a whole read: parallel hash joins and one sort,
-the plan psql's COPY of the same query uses, 1.25x (JSON) to 2x (CSV) the rows a second of
-walking the sort's index. The first batch of the rest waits for that sort (~2.5 s at
+the plan psql's COPY of the same query uses, about 2x the rows a second of walking the
+sort's index. The first batch of the rest waits for that sort (~2.5 s at
 1,000,000 rows), while the client already has the first chunk.
-- JSON: the first rows through an ordinary cursor, the rest through a psycopg2 named
-  (server-side) cursor, 1000 rows per FETCH, each FETCH a statement under the export's
-  statement timeout (cursor_tuple_fraction = 1, sql/export_session_setup.sql, is what
-  makes the planner plan the cursor as a whole read). Rows become JSON with orjson; having
-  PostgreSQL build each row's JSON text instead cost the database ~70% more time, and the
-  database is the slower half.
-- CSV: PostgreSQL writes the CSV itself (`COPY (the export query) TO STDOUT (FORMAT csv)`),
-  the very statement the export's speed is judged against. Python only turns each row's
-  LF into CRLF and groups rows into 1000-row chunks (the stdlib csv module encodes a
-  fifth as fast). XLSX alike, one text column of XML a row (COPY_XLSX_ROWS), deflated in
-  the response thread (zlib releases the GIL, so it overlaps the read-ahead). The second COPY is one statement for the rest of the download, so it
-  runs without the export statement timeout: a slow client must not cut its own download
-  short.
-- After the first chunk, a helper thread (see Prefetch) reads ahead: it fetches (or
-  receives COPY rows) while the response thread sends, through a queue of two chunks, so
+- Every body is a COPY of the export query, the very statement the export's speed is
+  judged against, so Python never touches a value:
+  - CSV: PostgreSQL writes the CSV (`COPY (the export query) TO STDOUT (FORMAT csv)`);
+    Python only turns each row's LF into CRLF and groups rows into 1000-row chunks (the
+    stdlib csv module encodes a fifth as fast).
+  - JSON: PostgreSQL writes each row's JSON object (row_to_json) in COPY's binary format,
+    which leaves the text as it is (the text format would escape every backslash of the
+    JSON's own escapes); Python joins 1000 of them into an array. Until issue 15 the rows
+    came through a named cursor and orjson: psycopg2 building 23 Python values a row and a
+    dict for each cost 2.5x COPY's time, the database's row_to_json 1.2-1.5x.
+  - XLSX: one text column of XML a row (COPY_XLSX_ROWS), deflated in the response thread
+    (zlib releases the GIL, so it overlaps the read-ahead).
+  The second COPY is one statement for the rest of the download, so it runs without the
+  export statement timeout: a slow client must not cut its own download short.
+- After the first chunk, a helper thread (see Prefetch) reads ahead: it receives COPY rows
+  while the response thread sends, through a queue of two chunks, so
   memory stays flat and a client that stops reading stops the database too.
 
 Life of an export:
@@ -74,7 +75,6 @@ import queue
 import threading
 import time
 
-import orjson
 import psycopg2
 import psycopg2.extensions
 from flask import Response, current_app, g, stream_with_context
@@ -88,7 +88,6 @@ from schemas.ratings import RatingRow
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000
-CURSOR_NAME = "csat_export"
 # Names the export's statements in pg_stat_activity (whose query text is cut at 1 kB).
 EXPORT_MARK = "/* csat_export */ "
 EXPORT_COLUMNS = tuple(RatingRow().fields)
@@ -99,6 +98,11 @@ UTF8_BOM = "\ufeff".encode()
 COPY_FIRST_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
 COPY_OTHER_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv)"
 COPY_XLSX_ROWS = "COPY (SELECT csat_xlsx_row(e::csat_export_row) FROM ({query}) e) TO STDOUT"
+# Binary COPY: each row's JSON text as it is, no COPY escaping to undo (CopyLines unframes it).
+COPY_JSON_ROWS = "COPY (SELECT row_to_json(e) FROM ({query}) e) TO STDOUT WITH (FORMAT binary)"
+COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+COPY_BINARY_HEADER_BYTES = 19  # signature, flags, header extension length
+COPY_BINARY_TRAILER = b"\xff\xff"
 
 
 def export_ratings(list_args) -> Response:
@@ -301,65 +305,13 @@ class ExportBody:
         self.export.finish("disconnected")  # a no-op when the stream already ended
 
 
-class JsonRows:
-    """NDJSON: the first rows, then each FETCH of the named cursor, as one JSON array of row
-    objects each."""
-
-    content_type = "application/x-ndjson"
-    extension = "jsonl"
-    metric_format = "json"
-    spreadsheet_safe = False
-    unbounded_rest = False  # every FETCH is a statement of its own, under the export's limit
-    stop_patience = 0.1  # seconds a FETCH in flight may finish before it is cancelled
-
-    def __init__(self):
-        self.more = False
-        self._conn = None
-        self._sql = None
-        self._rest = None
-        self._cursor = None
-        self._columns = ()
-
-    def first_chunk(self, conn, sql, first, rest):
-        with conn.cursor() as cursor:
-            cursor.execute(sql, first)
-            rows = cursor.fetchall()
-            self._columns = tuple(column.name for column in cursor.description)
-        self._conn, self._sql, self._rest = conn, sql, rest
-        self.more = len(rows) == BATCH_ROWS  # fewer rows: there is no rest
-        return len(rows), self._encode(rows)
-
-    def other_chunks(self, deliver):
-        self._cursor = self._conn.cursor(name=CURSOR_NAME, scrollable=False)
-        self._cursor.execute(self._sql, self._rest)
-        while rows := self._cursor.fetchmany(BATCH_ROWS):
-            deliver((len(rows), self._encode(rows)))
-            if len(rows) < BATCH_ROWS:
-                return
-
-    @staticmethod
-    def encode(chunks):
-        return chunks
-
-    def close(self):
-        """Close the cursor before the rollback (a no-op once the transaction is aborted)."""
-        self._conn = None
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None and (cursor.connection.info.transaction_status
-                                   == psycopg2.extensions.TRANSACTION_STATUS_INTRANS):
-            cursor.close()
-
-    def _encode(self, rows):
-        columns = self._columns
-        return orjson.dumps([dict(zip(columns, row)) for row in rows], option=orjson.OPT_APPEND_NEWLINE)
-
-
 class CopyRows:
     """Rows written by PostgreSQL's COPY: the first 1000, then the rest in one more COPY."""
 
     unbounded_rest = True  # the rest is one COPY, as long as the client takes to download it
     stop_patience = 0  # a COPY in flight would run to the export's end: cancel it at once
     copy_first = copy_rest = None  # COPY statements around the export query
+    binary = False  # COPY's binary format, one column a row
 
     def __init__(self):
         self.more = False
@@ -369,7 +321,7 @@ class CopyRows:
     def first_chunk(self, conn, sql, first, rest):
         with conn.cursor() as cursor:
             self._rest = cursor.mogrify(sql, rest).decode()
-            lines = CopyLines(deliver=None, pack=self.pack)
+            lines = CopyLines(deliver=None, pack=self.pack, binary=self.binary)
             cursor.copy_expert(self.copy_first.format(query=cursor.mogrify(sql, first).decode()), lines)
         self._conn = conn
         lines = lines.take()
@@ -378,7 +330,7 @@ class CopyRows:
         return rows, self.pack(lines)
 
     def other_chunks(self, deliver):
-        lines = CopyLines(deliver, pack=self.pack)
+        lines = CopyLines(deliver, pack=self.pack, binary=self.binary)
         with self._conn.cursor() as cursor:
             cursor.copy_expert(self.copy_rest.format(query=self._rest), lines)
         lines.flush()
@@ -393,6 +345,22 @@ class CopyRows:
 
     def close(self):
         self._conn = None
+
+
+class JsonRows(CopyRows):
+    """NDJSON: PostgreSQL writes each row's JSON object (row_to_json, the list's keys in the
+    list's order); every 1000 rows become one JSON array on a line of its own."""
+
+    content_type = "application/x-ndjson"
+    extension = "jsonl"
+    metric_format = "json"
+    spreadsheet_safe = False
+    copy_first = copy_rest = COPY_JSON_ROWS
+    binary = True
+
+    @staticmethod
+    def pack(lines):
+        return b"[" + b",".join(lines) + b"]\n"
 
 
 class CsvRows(CopyRows):
@@ -450,12 +418,22 @@ class CopyLines:
     only the LF that ends a row changes, a line break inside a quoted field is data).
     """
 
-    def __init__(self, deliver, pack):
+    def __init__(self, deliver, pack, binary=False):
         self.deliver = deliver
         self.pack = pack
+        self.binary = binary
         self._lines = []
 
     def write(self, line):
+        if self.binary:
+            # Binary COPY: one message a row, the file header before the first row and a
+            # trailer message at the end; a row is a field count (2 bytes, here 1) and the
+            # field's length (4 bytes) before its data (never NULL here).
+            if line.startswith(COPY_BINARY_SIGNATURE):
+                line = line[COPY_BINARY_HEADER_BYTES:]
+            if not line or line == COPY_BINARY_TRAILER:
+                return
+            line = line[6:]
         lines = self._lines
         lines.append(line)
         if len(lines) == BATCH_ROWS and self.deliver is not None:
