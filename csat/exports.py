@@ -244,7 +244,8 @@ class RatingExport:
     def _run(self, name, params):
         query = db.load(name)
         with self._conn.cursor() as cursor:
-            cursor.execute(query.sql(), query.params(params))
+            # Marked too, so the session reads as an export between its two COPYs as well.
+            cursor.execute(EXPORT_MARK + query.sql(), query.params(params))
             return cursor.fetchone()
 
     def _release(self):
