@@ -361,7 +361,10 @@ class JsonRows(CopyRows):
 
     @staticmethod
     def pack(lines):
-        return b"[" + b",".join(lines) + b"]\n"
+        if not lines:
+            return b"[]\n"
+        lines[0], lines[-1] = b"[" + lines[0], lines[-1] + b"]\n"  # one copy of the batch, not three
+        return b",".join(lines)
 
 
 class CsvRows(CopyRows):
@@ -428,12 +431,14 @@ class CopyLines:
     def write(self, line):
         if self.binary:
             # Binary COPY: one message a row, the file header before the first row and a
-            # trailer message at the end; a row is a field count (2 bytes, here 1) and the
-            # field's length (4 bytes) before its data (never NULL here).
+            # trailer message (2 bytes) at the end; a row is a field count (2 bytes, here 1)
+            # and the field's length (4 bytes) before its data (never NULL here).
+            if len(line) <= len(COPY_BINARY_TRAILER):
+                return
             if line.startswith(COPY_BINARY_SIGNATURE):
                 line = line[COPY_BINARY_HEADER_BYTES:]
-            if not line or line == COPY_BINARY_TRAILER:
-                return
+                if len(line) <= len(COPY_BINARY_TRAILER):
+                    return
             line = line[6:]
         lines = self._lines
         lines.append(line)
