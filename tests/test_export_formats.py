@@ -110,6 +110,15 @@ def awkward_client(fresh_db):
     app.extensions["csat_db"].close()
 
 
+@pytest.mark.parametrize("companies, rows", [("1", 0), ("9000000", 1), ("9000000,9000001", 2)])
+def test_a_json_line_is_one_array_however_few_rows(awkward_client, companies, rows):
+    body = get(awkward_client, f"/csat?{QUERY}&companyId={companies}").data
+
+    assert body.endswith(b"\n") and body.count(b"\n") == 1
+    assert [row["company_id"] for row in orjson.loads(body)] == \
+        [int(c) for c in companies.split(",")][:rows]
+
+
 def test_the_json_export_is_served_as_ndjson(awkward_client):
     response = get(awkward_client, f"/csat?{QUERY}")
 
