@@ -63,6 +63,9 @@ class Settings:
     # Each FETCH of an export's cursor is one statement: generous, but never unlimited.
     export_statement_timeout_ms: int = 60000
     max_exports_per_admin: int = 2
+    # Data rows per XLSX sheet before the next sheet starts: Excel's limit. Not an environment
+    # setting; tests lower it to see sheets continue.
+    xlsx_rows_per_sheet: int = 1_048_575
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 5
     summary_min_sample: int = 30

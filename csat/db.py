@@ -423,13 +423,15 @@ def run(name, params=None, *, identifiers=None, role="primary", fetch="all", sta
         return result
 
 
-def run_on(conn, name, params=None, *, identifiers=None, fetch="all", statement_timeout_ms=None):
+def run_on(conn, name, params=None, *, identifiers=None, fetch="all", statement_timeout_ms=None, mark=""):
     """Run sql/<name>.sql on `conn`; with statement_timeout_ms, sql/transaction_settings.sql
-    goes first in the same query string (one round trip; its values end with the transaction)."""
+    goes first in the same query string (one round trip; its values end with the transaction).
+    mark: a comment put before it all, which pg_stat_activity shows (the export's)."""
     query = load(name)
     sql, values = query.sql(identifiers), query.params(params or {})
     if statement_timeout_ms is not None:
         sql, values = with_transaction_settings(sql, values, statement_timeout_ms)
+    sql = mark + sql
     with conn.cursor() as cursor:
         cursor.execute(sql, values)
         if fetch == "one":

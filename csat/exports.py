@@ -4,41 +4,49 @@ The list view parses the request (rating_filters.parse_list_args) and hands the 
 `export_ratings`, so an export has exactly the list's validation, filters and sort; the
 rows are sql/ratings_export.sql, the list row without paging.
 
-Formats (`format=json`, the default, or `format=csv`):
-- JSON: `application/json`, chunked; each batch of up to 1000 rows is ONE JSON array of
-  row objects (the list's keys, in the list's order) on its own line, so a client can
+Bodies (`format=json`, the default, `format=csv`, `format=csv&raw=true`, `format=xlsx`):
+- JSON: `application/x-ndjson`, chunked; each batch of up to 1000 rows is ONE JSON array
+  of row objects (the list's keys, in the list's order) on its own line, so a client can
   parse line by line or array by array. An export that matches nothing is the single
   line `[]`, so every successful export has at least one line.
-- CSV: `text/csv; charset=utf-8` (no byte-order mark), RFC 4180: a header row with the
-  same names as the JSON keys, CRLF line ends, fields quoted when they hold a comma, quote
-  or line break. NULL is an empty field and an empty text is `""`, so the two stay apart
-  (PostgreSQL's own CSV; any CSV reader reads both as empty). Values are written exactly
-  as stored: a comment that starts with "=" stays a formula for spreadsheets that evaluate it.
-- Both: `Content-Disposition: attachment; filename="csat-ratings_<startDate|all>_<endDate
-  |all>.csv"` (`.jsonl` for JSON: every line is one JSON value, the whole body is not),
-  `X-Accel-Buffering: no` (nginx passes each batch on at once), `Cache-Control: no-store`.
+- CSV: `text/csv; charset=utf-8`, RFC 4180: a header row with the same names as the JSON
+  keys, CRLF line ends, fields quoted when they hold a comma, quote or line break. NULL is
+  an empty field and an empty text is `""`, so the two stay apart (PostgreSQL's own CSV).
+  Excel-ready by default: a UTF-8 byte-order mark first (Excel on Windows otherwise reads
+  UTF-8 as the local code page), and every text cell starting with = + - @ TAB or CR
+  prefixed with a single quote (the query's spreadsheet_safe, migration 0080), so a
+  customer's comment never becomes a live formula. `raw=true`: no BOM, values exactly as
+  stored (the bytes this export always had), for BI pipelines.
+- XLSX: PostgreSQL writes each row's SpreadsheetML (csat_xlsx_row, migration 0080) through
+  COPY as it writes the CSV, and csat/xlsx.py zips the rows into worksheets on the fly
+  (stream-zip); its docstring has the workbook's shape and limits.
+- All: `Content-Disposition: attachment; filename="csat-ratings_<startDate|all>_<endDate
+  |all>.<jsonl|csv|xlsx>"` (`.jsonl`: every line is one JSON value, the whole body is not),
+  `X-Accel-Buffering: no` (nginx passes each chunk on at once), `Cache-Control: no-store`.
 
 Where the rows come from (one read-only repeatable-read transaction: one snapshot), in two
-statements of sql/ratings_export.sql, both formats alike: the first 1000 rows (row_limit
+statements of sql/ratings_export.sql, every body alike: the first 1000 rows (row_limit
 1000), planned for a fast start by their LIMIT, so the first byte leaves at once; then the
 rest (row_offset 1000, no limit), planned as a whole read: parallel hash joins and one sort,
-the plan psql's COPY of the same query uses, 1.25x (JSON) to 2x (CSV) the rows a second of
-walking the sort's index. The first batch of the rest waits for that sort (~2.5 s at
+the plan psql's COPY of the same query uses, about 2x the rows a second of walking the
+sort's index. The first batch of the rest waits for that sort (~2.5 s at
 1,000,000 rows), while the client already has the first chunk.
-- JSON: the first rows through an ordinary cursor, the rest through a psycopg2 named
-  (server-side) cursor, 1000 rows per FETCH, each FETCH a statement under the export's
-  statement timeout (cursor_tuple_fraction = 1, sql/export_session_setup.sql, is what
-  makes the planner plan the cursor as a whole read). Rows become JSON with orjson; having
-  PostgreSQL build each row's JSON text instead cost the database ~70% more time, and the
-  database is the slower half.
-- CSV: PostgreSQL writes the CSV itself (`COPY (the export query) TO STDOUT (FORMAT csv)`),
-  the very statement the export's speed is judged against. Python only turns each row's
-  LF into CRLF and groups rows into 1000-row chunks (the stdlib csv module encodes a
-  fifth as fast). The second COPY is one statement for the rest of the download, so it
-  runs without the export statement timeout: a slow client must not cut its own download
-  short.
-- After the first chunk, a helper thread (see Prefetch) reads ahead: it fetches (or
-  receives COPY rows) while the response thread sends, through a queue of two chunks, so
+- Every body is a COPY of the export query, the very statement the export's speed is
+  judged against, so Python never touches a value:
+  - CSV: PostgreSQL writes the CSV (`COPY (the export query) TO STDOUT (FORMAT csv)`);
+    Python only turns each row's LF into CRLF and groups rows into 1000-row chunks (the
+    stdlib csv module encodes a fifth as fast).
+  - JSON: PostgreSQL writes each row's JSON object (row_to_json) in COPY's binary format,
+    which leaves the text as it is (the text format would escape every backslash of the
+    JSON's own escapes); Python joins 1000 of them into an array. Until issue 15 the rows
+    came through a named cursor and orjson: psycopg2 building 23 Python values a row and a
+    dict for each cost 2.5x COPY's time, the database's row_to_json 1.2-1.5x.
+  - XLSX: one text column of XML a row (COPY_XLSX_ROWS), deflated in the response thread
+    (zlib releases the GIL, so it overlaps the read-ahead).
+  The second COPY is one statement for the rest of the download, so it runs without the
+  export statement timeout: a slow client must not cut its own download short.
+- After the first chunk, a helper thread (see Prefetch) reads ahead: it receives COPY rows
+  while the response thread sends, through a queue of two chunks, so
   memory stays flat and a client that stops reading stops the database too.
 
 Life of an export:
@@ -47,11 +55,15 @@ Life of an export:
    taken, across all workers), apply the export's settings, read the first chunk. Every
    failure up to here is an ordinary Boom error (429, 503 with Retry-After, ...).
 2. The response body owns the connection from then on (Flask tears the request down
-   before a streamed body is sent) and streams chunk after chunk.
+   before a streamed body is sent) and streams chunk after chunk, through Flask's
+   `stream_with_context` (the request context, its request id among it, stays available
+   while the body runs). A server may close a body it never iterated: that close skips the
+   wrapper's cleanup, so a ClosingIterator calls the body's own close() as well.
 3. It ends one of three ways, each stopping the read-ahead (cancelling the statement in
    flight), rolling back (which closes the cursor and frees the slot), restoring the
    connection's autocommit and returning it to the pool (discarding it when broken), then
-   logging one `csat.exports` line with rows_streamed and duration: complete;
+   logging one `csat.exports` line with rows_streamed and duration and recording the
+   export metrics (rows, duration, outcome, format; csat/metrics.py): complete;
    disconnected (the server calls the body's close(), e.g. the client went away); failed
    (a database error after the first byte: the exception propagates so the server drops
    the connection without the final empty chunk, and the client sees a truncated
@@ -69,37 +81,49 @@ import queue
 import threading
 import time
 
-import orjson
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
-from flask import Response, current_app, g
+from flask import Response, current_app, g, stream_with_context
+from werkzeug.wsgi import ClosingIterator
 
-from csat import db
+from csat import db, metrics, xlsx
 from csat.auth import current_admin
 from csat.errors import ServiceUnavailable, TooManyRequests
+from schemas.ratings import RatingRow
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 1000
-CURSOR_NAME = "csat_export"
 # Names the export's statements in pg_stat_activity (whose query text is cut at 1 kB).
 EXPORT_MARK = "/* csat_export */ "
+EXPORT_COLUMNS = tuple(RatingRow().fields)
+UTF8_BOM = "\ufeff".encode()
 # COPY takes a query, not a prepared statement: the export query goes inside with its
-# parameters filled in (cursor.mogrify).
+# parameters filled in (cursor.mogrify). The XLSX rows hand each export row, as the
+# csat_export_row it is, to csat_xlsx_row (migration 0080).
 COPY_FIRST_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
 COPY_OTHER_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv)"
+COPY_XLSX_ROWS = "COPY (SELECT csat_xlsx_row(e::csat_export_row) FROM ({query}) e) TO STDOUT"
+# Binary COPY: each row's JSON text as it is, no COPY escaping to undo (CopyLines unframes it).
+COPY_JSON_ROWS = "COPY (SELECT row_to_json(e) FROM ({query}) e) TO STDOUT WITH (FORMAT binary)"
+COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+COPY_BINARY_HEADER_BYTES = 19  # signature, flags, header extension length
+COPY_BINARY_TRAILER = b"\xff\xff"
 
 
 def export_ratings(list_args) -> Response:
     """The streamed export of every rating matching `list_args` (see the module docstring)."""
     settings = current_app.config["CSAT"]
-    rows = CsvRows() if list_args.format == "csv" else JsonRows()
+    rows = export_rows(list_args.format, list_args.raw, settings)
     export = RatingExport(db.database(), settings, current_admin().id, rows,
                           request_id=g.get("request_id"))
     export.start(list_args.params, list_args.identifiers)
+    body = ExportBody(export)
+    # stream_with_context keeps the request context for the body; a body closed before its
+    # first chunk never enters that wrapper's try/finally, so ClosingIterator closes it too.
     return Response(
-        ExportBody(export),
+        ClosingIterator(stream_with_context(body), body.close),
         content_type=rows.content_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export_filename(list_args.params, rows.extension)}"',
@@ -107,6 +131,15 @@ def export_ratings(list_args) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+def export_rows(export_format, raw, settings):
+    """The rows object of one export body: json, csv (Excel-ready), csv with raw, xlsx."""
+    if export_format == "csv":
+        return CsvRows(spreadsheet_safe=not raw)
+    if export_format == "xlsx":
+        return XlsxRows(settings.xlsx_rows_per_sheet)
+    return JsonRows()
 
 
 def export_filename(params, extension):
@@ -142,6 +175,7 @@ class RatingExport:
         """
         query = db.load("ratings_export")
         sql = EXPORT_MARK + query.sql(identifiers)
+        params = {**params, "spreadsheet_safe": self.rows.spreadsheet_safe}
         first = query.params({**params, "row_offset": 0, "row_limit": BATCH_ROWS})
         rest = query.params({**params, "row_offset": BATCH_ROWS, "row_limit": None})
         self.pool = db.read_pool()
@@ -173,8 +207,13 @@ class RatingExport:
                 self._release()
                 raise
 
+    def chunks(self):
+        """(rows, chunk) of the whole export: the first chunk, then the rest read ahead."""
+        yield self.first_chunk
+        yield from self.other_chunks()
+
     def other_chunks(self):
-        """(rows, bytes) for everything after the first chunk, read ahead by a helper thread."""
+        """(rows, chunk) for everything after the first chunk, read ahead by a helper thread."""
         if not self.rows.more:
             return iter(())
         if self.rows.unbounded_rest:
@@ -189,14 +228,16 @@ class RatingExport:
             return
         self._outcome = outcome
         self._release()
-        duration_ms = round((time.perf_counter() - self._started) * 1000, 2)
+        seconds = time.perf_counter() - self._started
+        duration_ms = round(seconds * 1000, 2)
+        metrics.export_finished(self.rows_streamed, seconds, outcome, self.rows.metric_format)
         log.log(
             logging.ERROR if outcome == "failed" else logging.INFO,
             "export %s: %d rows in %.0f ms", outcome, self.rows_streamed, duration_ms,
             exc_info=outcome == "failed",
             extra={"request_id": self.request_id, "admin_id": self.admin_id,
                    "rows_streamed": self.rows_streamed, "duration_ms": duration_ms,
-                   "outcome": outcome},
+                   "outcome": outcome, "export_format": self.rows.metric_format},
         )
 
     def _open_transaction(self):
@@ -214,8 +255,9 @@ class RatingExport:
     def _claim_slot(self):
         """The transaction's first statement: it also applies the service's settings."""
         limit = self.settings.max_exports_per_admin
+        # Every statement of an export is marked, so its session reads as an export throughout.
         claim = db.run_on(self._conn, "export_slot_claim", {"admin_id": self.admin_id, "max_exports": limit},
-                          fetch="one", statement_timeout_ms=self.settings.statement_timeout_ms)
+                          fetch="one", statement_timeout_ms=self.settings.statement_timeout_ms, mark=EXPORT_MARK)
         if claim["slot"] is None:
             raise TooManyRequests(
                 f"At most {limit} exports may run at once per admin; wait for one to finish",
@@ -223,7 +265,7 @@ class RatingExport:
 
     def _apply_settings(self, statement_timeout_ms):
         db.run_on(self._conn, "export_session_setup", {"statement_timeout_ms": statement_timeout_ms},
-                  fetch="one")
+                  fetch="one", mark=EXPORT_MARK)
 
     def _release(self):
         """Stop reading ahead, roll back (closing the cursor, freeing the slot) and return
@@ -267,10 +309,7 @@ class ExportBody:
     def _generate(self):
         export = self.export
         try:
-            rows, chunk = export.first_chunk
-            yield chunk
-            export.rows_streamed += rows
-            for rows, chunk in export.other_chunks():
+            for rows, chunk in export.rows.encode(export.chunks()):
                 yield chunk
                 export.rows_streamed += rows
         except GeneratorExit:
@@ -286,60 +325,13 @@ class ExportBody:
         self.export.finish("disconnected")  # a no-op when the stream already ended
 
 
-class JsonRows:
-    """JSON lines: the first rows, then each FETCH of the named cursor, as one JSON array of
-    row objects each."""
+class CopyRows:
+    """Rows written by PostgreSQL's COPY: the first 1000, then the rest in one more COPY."""
 
-    content_type = "application/json"
-    extension = "jsonl"
-    unbounded_rest = False  # every FETCH is a statement of its own, under the export's limit
-    stop_patience = 0.1  # seconds a FETCH in flight may finish before it is cancelled
-
-    def __init__(self):
-        self.more = False
-        self._conn = None
-        self._sql = None
-        self._rest = None
-        self._cursor = None
-        self._columns = ()
-
-    def first_chunk(self, conn, sql, first, rest):
-        with conn.cursor() as cursor:
-            cursor.execute(sql, first)
-            rows = cursor.fetchall()
-            self._columns = tuple(column.name for column in cursor.description)
-        self._conn, self._sql, self._rest = conn, sql, rest
-        self.more = len(rows) == BATCH_ROWS  # fewer rows: there is no rest
-        return len(rows), self._encode(rows)
-
-    def other_chunks(self, deliver):
-        self._cursor = self._conn.cursor(name=CURSOR_NAME, scrollable=False)
-        self._cursor.execute(self._sql, self._rest)
-        while rows := self._cursor.fetchmany(BATCH_ROWS):
-            deliver((len(rows), self._encode(rows)))
-            if len(rows) < BATCH_ROWS:
-                return
-
-    def close(self):
-        """Close the cursor before the rollback (a no-op once the transaction is aborted)."""
-        self._conn = None
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None and (cursor.connection.info.transaction_status
-                                   == psycopg2.extensions.TRANSACTION_STATUS_INTRANS):
-            cursor.close()
-
-    def _encode(self, rows):
-        columns = self._columns
-        return orjson.dumps([dict(zip(columns, row)) for row in rows], option=orjson.OPT_APPEND_NEWLINE)
-
-
-class CsvRows:
-    """RFC 4180 CSV written by PostgreSQL's COPY: the first 1000 rows, then the rest."""
-
-    content_type = "text/csv; charset=utf-8"
-    extension = "csv"
     unbounded_rest = True  # the rest is one COPY, as long as the client takes to download it
     stop_patience = 0  # a COPY in flight would run to the export's end: cancel it at once
+    copy_first = copy_rest = None  # COPY statements around the export query
+    binary = False  # COPY's binary format, one column a row
 
     def __init__(self):
         self.more = False
@@ -349,36 +341,125 @@ class CsvRows:
     def first_chunk(self, conn, sql, first, rest):
         with conn.cursor() as cursor:
             self._rest = cursor.mogrify(sql, rest).decode()
-            lines = CopyLines(deliver=None)
-            cursor.copy_expert(COPY_FIRST_ROWS.format(query=cursor.mogrify(sql, first).decode()), lines)
+            lines = CopyLines(deliver=None, pack=self.pack, binary=self.binary)
+            cursor.copy_expert(self.copy_first.format(query=cursor.mogrify(sql, first).decode()), lines)
         self._conn = conn
-        header_and_rows = lines.take()
-        rows = len(header_and_rows) - 1
+        lines = lines.take()
+        rows = self.rows_in(lines)
         self.more = rows == BATCH_ROWS
-        return rows, crlf_lines(header_and_rows)
+        return rows, self.pack(lines)
 
     def other_chunks(self, deliver):
-        lines = CopyLines(deliver)
+        lines = CopyLines(deliver, pack=self.pack, binary=self.binary)
         with self._conn.cursor() as cursor:
-            cursor.copy_expert(COPY_OTHER_ROWS.format(query=self._rest), lines)
+            cursor.copy_expert(self.copy_rest.format(query=self._rest), lines)
         lines.flush()
+
+    @staticmethod
+    def rows_in(lines):
+        return len(lines)
+
+    @staticmethod
+    def encode(chunks):
+        return chunks
 
     def close(self):
         self._conn = None
 
 
+class JsonRows(CopyRows):
+    """NDJSON: PostgreSQL writes each row's JSON object (row_to_json, the list's keys in the
+    list's order); every 1000 rows become one JSON array on a line of its own."""
+
+    content_type = "application/x-ndjson"
+    extension = "jsonl"
+    metric_format = "json"
+    spreadsheet_safe = False
+    copy_first = copy_rest = COPY_JSON_ROWS
+    binary = True
+
+    @staticmethod
+    def pack(lines):
+        if not lines:
+            return b"[]\n"
+        lines[0] = b"[" + lines[0]  # small copies, so the batch itself is copied once
+        lines[-1] = lines[-1] + b"]\n"
+        return b",".join(lines)
+
+
+class CsvRows(CopyRows):
+    """RFC 4180 CSV written by COPY; Excel-ready (BOM, formula-like text neutralised by the
+    export query's spreadsheet_safe) unless raw."""
+
+    content_type = "text/csv; charset=utf-8"
+    extension = "csv"
+    copy_first = COPY_FIRST_ROWS
+    copy_rest = COPY_OTHER_ROWS
+
+    def __init__(self, spreadsheet_safe):
+        super().__init__()
+        self.spreadsheet_safe = spreadsheet_safe
+        self.metric_format = "csv" if spreadsheet_safe else "csv_raw"
+
+    @staticmethod
+    def rows_in(lines):
+        return len(lines) - 1  # the header
+
+    @staticmethod
+    def pack(lines):
+        return crlf_lines(lines)
+
+    def first_chunk(self, conn, sql, first, rest):
+        rows, chunk = super().first_chunk(conn, sql, first, rest)
+        return rows, (UTF8_BOM + chunk if self.spreadsheet_safe else chunk)
+
+
+class XlsxRows(CopyRows):
+    """SpreadsheetML rows written by COPY (csat_xlsx_row), zipped into a workbook (csat/xlsx.py)."""
+
+    content_type = xlsx.CONTENT_TYPE
+    extension = "xlsx"
+    metric_format = "xlsx"
+    spreadsheet_safe = False  # text cells are inline strings, never formulas: nothing to escape
+    copy_first = copy_rest = COPY_XLSX_ROWS
+
+    def __init__(self, rows_per_sheet):
+        super().__init__()
+        self.rows_per_sheet = rows_per_sheet
+
+    @staticmethod
+    def pack(lines):
+        return lines  # the workbook cuts them into sheets
+
+    def encode(self, chunks):
+        return xlsx.Workbook(EXPORT_COLUMNS, self.rows_per_sheet).chunks(chunks)
+
+
 class CopyLines:
     """The file psycopg2's copy_expert writes to: one call per row, each row ending in LF.
 
-    Rows are handed on 1000 at a time, as one chunk with CRLF line ends. Only the LF that
-    ends a row changes: a line break inside a quoted field is data and stays as stored.
+    Rows are handed on 1000 at a time, packed into one chunk by `pack` (CSV: CRLF line ends;
+    only the LF that ends a row changes, a line break inside a quoted field is data).
     """
 
-    def __init__(self, deliver):
+    def __init__(self, deliver, pack, binary=False):
         self.deliver = deliver
+        self.pack = pack
+        self.binary = binary
         self._lines = []
 
     def write(self, line):
+        if self.binary:
+            # Binary COPY: one message a row, the file header before the first row and a
+            # trailer message (2 bytes) at the end; a row is a field count (2 bytes, here 1)
+            # and the field's length (4 bytes) before its data (never NULL here).
+            if len(line) <= len(COPY_BINARY_TRAILER):
+                return
+            if line.startswith(COPY_BINARY_SIGNATURE):
+                line = line[COPY_BINARY_HEADER_BYTES:]
+                if len(line) <= len(COPY_BINARY_TRAILER):
+                    return
+            line = line[6:]
         lines = self._lines
         lines.append(line)
         if len(lines) == BATCH_ROWS and self.deliver is not None:
@@ -387,7 +468,7 @@ class CopyLines:
     def flush(self):
         if self._lines:
             lines = self.take()
-            self.deliver((len(lines), crlf_lines(lines)))
+            self.deliver((len(lines), self.pack(lines)))
 
     def take(self):
         lines, self._lines = self._lines, []

@@ -8,9 +8,9 @@ PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py creates one when unset, before the wo
 fork) and a scrape, whichever worker answers it, sums all workers' files. Without that
 variable (tests, `flask run`) the metrics live in this process's default registry.
 
-Other modules report through three calls:
-- `export_finished(rows, seconds, outcome)` when an export ends (complete, disconnected,
-  failed);
+Other modules report through these calls:
+- `export_finished(rows, seconds, outcome, export_format)` when an export ends (complete,
+  disconnected, failed), for each body: json, csv (Excel-ready), csv_raw, xlsx;
 - `database_error(kind)` when a request fails on the database ("unavailable": answered
   503; "other": answered 500);
 - `request_refused(status)` when gunicorn refuses a request before the app runs.
@@ -39,6 +39,7 @@ UNREAD_METHOD = "unread"  # ...whose method may not even have been read
 DATABASE_ERROR_KINDS = ("unavailable", "other")
 EXPORT_OUTCOMES = ("complete", "disconnected", "failed")
 REPLICA_FALLBACK_REASONS = ("unfit", "read_your_writes", "lost", "conflict")
+EXPORT_FORMATS = ("json", "csv", "csv_raw", "xlsx")
 
 REQUESTS = Counter(
     "csat_http_requests_total", "HTTP requests answered, by route and status.",
@@ -49,11 +50,11 @@ REQUEST_SECONDS = Histogram(
     ["method", "endpoint", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
 EXPORT_ROWS = Counter(
-    "csat_export_rows_total", "Rows sent by report=true exports, by how the export ended.",
-    ["outcome"])
+    "csat_export_rows_total", "Rows sent by report=true exports, by body format and how the export ended.",
+    ["format", "outcome"])
 EXPORT_SECONDS = Histogram(
-    "csat_export_duration_seconds", "Length of report=true exports, first byte to last.",
-    ["outcome"],
+    "csat_export_duration_seconds", "Length of report=true exports, start to last byte.",
+    ["format", "outcome"],
     buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0))
 POOL_CONNECTIONS = Gauge(
     "csat_db_pool_connections", "Pooled database connections of live workers, by state.",
@@ -89,8 +90,9 @@ REPLICA_FALLBACKS = Counter(
 
 for _kind in DATABASE_ERROR_KINDS:
     DATABASE_ERRORS.labels(_kind)  # exported as 0 before the first error, so rates work
-for _outcome in EXPORT_OUTCOMES:
-    EXPORT_ROWS.labels(_outcome)
+for _format in EXPORT_FORMATS:
+    for _outcome in EXPORT_OUTCOMES:
+        EXPORT_ROWS.labels(_format, _outcome)
 for _reason in REPLICA_FALLBACK_REASONS:
     REPLICA_FALLBACKS.labels(_reason)
 
@@ -104,10 +106,12 @@ def metrics():
     return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
-def export_finished(rows, seconds, outcome):
+def export_finished(rows, seconds, outcome, export_format):
     """Record one export's end: outcome is "complete", "disconnected" or "failed"."""
-    EXPORT_ROWS.labels(outcome).inc(rows)
-    EXPORT_SECONDS.labels(outcome).observe(seconds)
+    if outcome not in EXPORT_OUTCOMES or export_format not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export outcome or format: {outcome!r}, {export_format!r}")
+    EXPORT_ROWS.labels(export_format, outcome).inc(rows)
+    EXPORT_SECONDS.labels(export_format, outcome).observe(seconds)
 
 
 def answer_had(kind, how):

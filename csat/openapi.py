@@ -24,6 +24,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify
 
 from csat.errors import phrase
+from csat.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from schemas.agents import AgentsOut
 from schemas.errors import Boom
 from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut
@@ -77,25 +78,32 @@ _LIST_OR_REPORT = {
     "description": (
         "Without report: one DataTables page (RatingPage). With report=true: every matching "
         "rating, same filters and sort, no paging, read from one snapshot and streamed with "
-        "Transfer-Encoding: chunked. format=json (default): each batch of up to 1000 rows is "
-        "one JSON array of RatingRow objects on its own line (an empty export is the line "
-        "`[]`). format=csv: RFC 4180 CSV (text/csv) with a header row of the same names. A "
-        "stream that fails after its first byte ends without the final chunk: a truncated "
-        "download, never a complete-looking one."),
+        "Transfer-Encoding: chunked. format=json (default): application/x-ndjson, each batch "
+        "of up to 1000 rows is one JSON array of RatingRow objects on its own line (an empty "
+        "export is the line `[]`). format=csv: Excel-ready RFC 4180 CSV (text/csv) with a "
+        "header row of the same names, a UTF-8 byte-order mark, and every text starting with "
+        "= + - @ TAB or CR prefixed with ' (CSV injection); with raw=true the values verbatim "
+        "and no byte-order mark. format=xlsx: a workbook, header row frozen with an autofilter, "
+        "ids and scores as numbers, times as Excel date-times (UTC), texts as text cells, "
+        "further sheets past 1,048,575 rows. A stream that fails after its first byte ends "
+        "without the final chunk: a truncated download, never a complete-looking one."),
     "headers": {
         "X-Request-Id": "X-Request-Id",
         "Content-Disposition": {
             "description": "report=true only: attachment; "
-                           'filename="csat-ratings_<startDate|all>_<endDate|all>.jsonl|.csv"',
+                           'filename="csat-ratings_<startDate|all>_<endDate|all>.jsonl|.csv|.xlsx"',
             "schema": {"type": "string"}},
         "X-Accel-Buffering": {"description": "report=true only: `no`, so nginx passes each "
                                              "batch on at once", "schema": {"type": "string"}},
     },
     "content": {
-        "application/json": {"schema": {"oneOf": [
-            RatingPage, {"type": "array", "items": RatingRow,
-                         "description": "One line of a report=true export."}]}},
+        "application/json": {"schema": RatingPage},
+        "application/x-ndjson": {"schema": {
+            "type": "array", "items": RatingRow,
+            "description": "report=true: one line of the export (a JSON array of up to 1000 rows)."}},
         "text/csv": {"schema": {"type": "string", "description": "report=true&format=csv"}},
+        XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary",
+                                       "description": "report=true&format=xlsx"}},
     },
 }
 

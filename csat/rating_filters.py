@@ -32,7 +32,8 @@ class RatingListArgs:
     length: int
     draw: int
     report: bool
-    format: str  # "json" or "csv"; only meaningful with report
+    format: str  # "json", "csv" or "xlsx"; only meaningful with report
+    raw: bool  # format=csv: verbatim values, no BOM (for BI tools) instead of Excel-ready
 
     @property
     def page_params(self):
@@ -50,6 +51,7 @@ def parse_list_args() -> RatingListArgs:
         draw=args["draw"],
         report=args["report"],
         format=args["format"],
+        raw=args["raw"],
     )
 
 

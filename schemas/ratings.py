@@ -165,7 +165,10 @@ class ListArgs(Schema):
     resolutions = CommaList(Choice(RESOLUTION_TIMES), data_key="resolution", load_default=None)
 
     report = fields.Boolean(load_default=False)
-    format = Choice(("json", "csv"), load_default="json")
+    format = Choice(("json", "csv", "xlsx"), load_default="json")
+    # With format=csv: the values verbatim, no byte-order mark (for BI pipelines); ignored
+    # by the other formats.
+    raw = fields.Boolean(load_default=False)
 
     @pre_load
     def ignore_paging_in_report_mode(self, data, **kwargs):

@@ -4,14 +4,15 @@
 --
 -- set_config(name, value, true) is SET LOCAL with a parameter: both settings end with the
 -- export's transaction, so the pooled connection goes back with the service's defaults.
--- statement_timeout: each FETCH of the export's cursor is one statement; exports get their
--- own limit (EXPORT_STATEMENT_TIMEOUT_MS) instead of the list's 5 s. A CSV export's second
--- COPY is one statement for the rest of the download, so it is applied again with 0 for it.
+-- statement_timeout: the export's statements before its first byte (slot, first rows) get
+-- their own limit (EXPORT_STATEMENT_TIMEOUT_MS) instead of the list's 5 s. The second COPY
+-- (every body's) is one statement for the rest of the download, so it is applied again with
+-- 0 for it.
 -- jit = off: a million-row export costs enough to trigger JIT compilation with inlining and
 -- optimisation, which spends ~2 s before the first row and gains nothing on this plan.
--- cursor_tuple_fraction = 1: the JSON export's cursor reads all it selects, the rows after
--- the first batch (sql/ratings_export.sql), so it is planned as a whole read (hash joins and
--- one sort: 1.25x the rows a second of the default 0.1's fast-start plan at 1,000,000 ratings).
+-- cursor_tuple_fraction = 1: a cursor over the export reads all it selects, so it is planned
+-- as a whole read (hash joins and one sort), as COPY plans it; since issue 15 every body is a
+-- COPY, and this only keeps a cursor from planning otherwise.
 -- The first batch comes from its own LIMIT 1000 statement, which the planner gives a
 -- fast-start plan whatever this says, so the first byte still leaves in milliseconds.
 WITH params AS (

@@ -1,7 +1,7 @@
 -- ratings_export.sql: every CSAT list row matching the filters, in the list's order, with no paging (report=true).
--- Params: row_offset bigint, row_limit bigint|empty (no limit), locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), flag_base_url text, carrier_logo_base_url text
+-- Params: row_offset bigint, row_limit bigint|empty (no limit), spreadsheet_safe boolean, locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), flag_base_url text, carrier_logo_base_url text
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v row_offset=0 -v row_limit= -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_export.sql
+-- psql -v row_offset=0 -v row_limit= -v spreadsheet_safe=false -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_export.sql
 --
 -- The same filters (csat_filtered_ratings), columns, asset URL expressions and sort as
 -- ratings_page.sql, so an export equals the list's pages laid end to end. The row is
@@ -17,6 +17,11 @@
 -- a whole read, parallel hash joins and one sort, ~1.5x less database time than walking the
 -- index). Both run in the export's one snapshot, and the order is total (id breaks ties), so
 -- the two parts are the whole export exactly once. psql below exports everything at once.
+-- spreadsheet_safe (the Excel-ready CSV) prefixes every text starting with = + - @ TAB or CR
+-- with a single quote (csat_export_text, migration 0080); false leaves every value as stored.
+-- It wraps every text column that can start so: not source, source_platform, country and
+-- ticketsStatusColor, which their tables' CHECKs hold to words, two capitals and #rrggbb,
+-- and for the asset URLs only the configured base URL their text starts with (a constant).
 -- Operators can export the same rows with
 --   psql ... -c "\copy (<this query with the variables filled in>) to 'out.csv' csv header"
 WITH params AS (
@@ -36,27 +41,28 @@ WITH params AS (
            NULLIF(:'search', '')::text              AS search,
            csat_arg_texts(:'resolutions')           AS resolutions,
            :'flag_base_url'::text                   AS flag_base_url,
-           :'carrier_logo_base_url'::text           AS carrier_logo_base_url
+           :'carrier_logo_base_url'::text           AS carrier_logo_base_url,
+           :'spreadsheet_safe'::boolean             AS spreadsheet_safe
 )
 SELECT r.id                                                                    AS rating_id,
        r.score                                                                 AS rating,
-       r.comment                                                               AS comment,
+       csat_export_text(r.comment, p.spreadsheet_safe)                         AS comment,
        r.source_platform                                                       AS source_platform,
        to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')  AS rating_date,
        r.source                                                                AS source,
        r.reference_id                                                          AS reference_id,
        r.company_id                                                            AS company_id,
-       c.name                                                                  AS company_name,
+       csat_export_text(c.name, p.spreadsheet_safe)                            AS company_name,
        c.country                                                               AS country,
-       p.flag_base_url || lower(c.country) || '.svg'                           AS country_img,
-       tt.name                                                                 AS ticket_type,
-       tt.description                                                          AS ticket_type_description,
-       ts.description                                                          AS "ticketsStatusDescription",
+       csat_export_text(p.flag_base_url, p.spreadsheet_safe) || lower(c.country) || '.svg' AS country_img,
+       csat_export_text(tt.name, p.spreadsheet_safe)                           AS ticket_type,
+       csat_export_text(tt.description, p.spreadsheet_safe)                    AS ticket_type_description,
+       csat_export_text(ts.description, p.spreadsheet_safe)                    AS "ticketsStatusDescription",
        ts.color                                                                AS "ticketsStatusColor",
-       ca.name                                                                 AS carrier,
-       ca.description                                                          AS carrier_name,
-       p.carrier_logo_base_url || ca.name || '.svg'                            AS logo,
-       f.comments                                                              AS follow_up_comments,
+       csat_export_text(ca.name, p.spreadsheet_safe)                           AS carrier,
+       csat_export_text(ca.description, p.spreadsheet_safe)                    AS carrier_name,
+       csat_export_text(p.carrier_logo_base_url, p.spreadsheet_safe) || ca.name || '.svg' AS logo,
+       csat_export_text(f.comments, p.spreadsheet_safe)                        AS follow_up_comments,
        f.created_by                                                            AS follow_up_created_by,
        to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')  AS follow_up_created_at,
        f.updated_by                                                            AS follow_up_updated_by,

@@ -13,6 +13,7 @@ import io
 import re
 import threading
 
+import openpyxl
 import orjson
 import psycopg2
 import pytest
@@ -26,6 +27,9 @@ from tests.servers import drop, gunicorn, open_stream, sessions, wait_for
 
 COLUMNS = list(RatingRow().fields)
 MENU = ("menu-csat",)
+# big_db's extra ratings: enough that even the deflated XLSX export (~90 bytes a row) is far
+# larger than the loopback sockets' buffers (4 MB), so a client can leave mid-body.
+BIG_DB_EXTRA_RATINGS = 80_000
 
 
 def headers(admin_id=1):
@@ -90,14 +94,31 @@ def test_json_export_is_the_list_pages_end_to_end(client, query):
 
 
 @pytest.mark.parametrize("query", QUERIES[:4])
-def test_csv_export_is_the_list_pages_end_to_end(client, query):
-    expected = list_rows(client, query)
-    response = get(client, f"/csat?report=true&format=csv&{query}")
+@pytest.mark.parametrize("body", ["format=csv&raw=true", "format=csv"])
+def test_csv_export_is_the_list_pages_end_to_end(client, query, body):
+    expected = list_rows(client, query)  # (the seeded texts hold nothing formula-like)
+    response = get(client, f"/csat?report=true&{body}&{query}")
 
     assert response.status_code == 200
-    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8"), newline="")))
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
     assert rows[0] == COLUMNS
     assert rows[1:] == [[csv_text(row[column]) for column in COLUMNS] for row in expected]
+
+
+def xlsx_text(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
+
+
+@pytest.mark.parametrize("query", QUERIES[:3])
+def test_xlsx_export_is_the_list_pages_end_to_end(client, query):
+    expected = list_rows(client, query)
+    response = get(client, f"/csat?report=true&format=xlsx&{query}")
+
+    assert response.status_code == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+                .active.iter_rows(values_only=True))
+    assert list(rows[0]) == COLUMNS
+    assert [dict(zip(COLUMNS, map(xlsx_text, row))) for row in rows[1:]] == expected
 
 
 def test_the_whole_seeded_table_exports_in_batches_of_1000(client):
@@ -110,7 +131,7 @@ def test_json_export_headers(client):
     response = get(client, "/csat?report=true&startDate=2026-01-01")
 
     assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Type"] == "application/x-ndjson"
     assert response.headers["Content-Disposition"] == \
         'attachment; filename="csat-ratings_2026-01-01_all.jsonl"'
     assert response.headers["X-Accel-Buffering"] == "no"
@@ -126,15 +147,18 @@ def test_csv_export_headers(client):
         'attachment; filename="csat-ratings_2026-01-01_2026-03-31.csv"'
     assert response.headers["X-Accel-Buffering"] == "no"
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.data.startswith(b"rating_id,rating,comment,")
+    assert response.data.startswith(b"\xef\xbb\xbfrating_id,rating,comment,")
 
 
 def test_an_export_matching_nothing_is_one_empty_array_or_just_the_header(client):
     json_response = get(client, "/csat?report=true&carrier=no-such-carrier")
-    csv_response = get(client, "/csat?report=true&format=csv&carrier=no-such-carrier")
+    csv_response = get(client, "/csat?report=true&format=csv&raw=true&carrier=no-such-carrier")
+    excel_response = get(client, "/csat?report=true&format=csv&carrier=no-such-carrier")
 
     assert (json_response.status_code, json_response.data) == (200, b"[]\n")
     assert (csv_response.status_code, csv_response.data) == (200, (",".join(COLUMNS) + "\r\n").encode())
+    assert (excel_response.status_code, excel_response.data) == \
+        (200, ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode())
 
 
 AWKWARD_COMMENTS = [
@@ -165,7 +189,7 @@ def test_csv_round_trips_commas_quotes_newlines_and_accents(fresh_db, fresh_clie
     conn.close()
     query = "report=true&startDate=2030-01-01&sortBy=ratingDate&sortType=ASC"
 
-    csv_body = get(fresh_client, f"/csat?{query}&format=csv").data
+    csv_body = get(fresh_client, f"/csat?{query}&format=csv&raw=true").data
     json_body = get(fresh_client, f"/csat?{query}").data
 
     rows = list(csv.DictReader(io.StringIO(csv_body.decode("utf-8"), newline="")))
@@ -251,13 +275,16 @@ def session_state(conn):
         return cursor.fetchone()
 
 
-@pytest.mark.parametrize("export_format", ["json", "csv"])
-def test_the_connection_goes_back_to_the_pool_as_it_came(app, client, export_format):
+BODIES = ["format=json", "format=csv", "format=csv&raw=true", "format=xlsx"]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_the_connection_goes_back_to_the_pool_as_it_came(app, client, body):
     pool = app.extensions["csat_db"].pool("replica")
     new = pool.connect()
     service_defaults = session_state(new)
     new.close()
-    get(client, f"/csat?report=true&format={export_format}").close()
+    get(client, f"/csat?report=true&{body}").close()
 
     assert pool.stats()["in_use"] == 0
     conn = pool.getconn()
@@ -269,14 +296,14 @@ def test_the_connection_goes_back_to_the_pool_as_it_came(app, client, export_for
         pool.putconn(conn)
 
 
-def test_a_third_concurrent_export_by_one_admin_is_429(app, client):
+@pytest.mark.parametrize("bodies", [BODIES[:2], BODIES[2:]], ids=["json+csv", "raw+xlsx"])
+@pytest.mark.parametrize("third_body", BODIES)
+def test_a_third_concurrent_export_by_one_admin_is_429(app, client, bodies, third_body):
     pool = app.extensions["csat_db"].pool("replica")
-    first = client.get("/csat?report=true", headers=headers(), buffered=False)
-    second = client.get("/csat?report=true&format=csv", headers=headers(), buffered=False)
-    assert (first.status_code, second.status_code) == (200, 200)
-    next(iter(first.response)), next(iter(second.response))  # both hold the first batch
+    first, second = HeldExport(app, bodies[0]), HeldExport(app, bodies[1])
+    assert (first.status_code, second.status_code) == (200, 200)  # both hold the first chunk
 
-    third = get(client, "/csat?report=true")
+    third = get(client, f"/csat?report=true&{third_body}")
     body = assert_boom(third, 429, "At most 2 exports may run at once per admin; wait for one to finish")
     assert third.headers["Retry-After"] == "5"
     assert body == {"statusCode": 429, "error": "Too Many Requests", "message": body["message"]}
@@ -290,9 +317,35 @@ def test_a_third_concurrent_export_by_one_admin_is_429(app, client):
     assert pool.stats()["in_use"] == 0
 
 
-def test_an_export_closed_before_its_first_chunk_still_frees_its_slot(app, client):
+class HeldExport:
+    """An export started, its first chunk read, and held open until close(), all in a thread of
+    its own: a streamed body keeps its request context pushed between chunks
+    (stream_with_context), so, as under a real server, each runs on its own thread."""
+
+    def __init__(self, app, body):
+        self._started, self._release, self.status_code = threading.Event(), threading.Event(), None
+        self._thread = threading.Thread(target=self._hold, args=(app, body), daemon=True)
+        self._thread.start()
+        assert self._started.wait(30)
+
+    def _hold(self, app, body):
+        response = app.test_client().get(f"/csat?report=true&{body}", headers=headers(),
+                                          buffered=False)
+        self.status_code = response.status_code
+        next(iter(response.response))
+        self._started.set()
+        self._release.wait(30)
+        response.close()
+
+    def close(self):
+        self._release.set()
+        self._thread.join(30)
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_an_export_closed_before_its_first_chunk_still_frees_its_slot(app, client, body):
     for _ in range(3):  # three in a row: each close() gave the slot and connection back
-        client.get("/csat?report=true", headers=headers(), buffered=False).close()
+        client.get(f"/csat?report=true&{body}", headers=headers(), buffered=False).close()
 
     assert app.extensions["csat_db"].pool("replica").stats()["in_use"] == 0
 
@@ -359,10 +412,33 @@ def test_a_csv_client_that_leaves_during_the_copy_frees_the_connection(server, b
                     timeout=2)
 
 
-def test_a_failure_after_the_first_byte_truncates_the_stream(server, big_db):
-    conn = open_stream(server[0], "/csat?report=true", headers())
+@pytest.mark.parametrize("body", BODIES)
+def test_a_client_that_leaves_mid_body_frees_the_connection(server, big_db, body):
+    conn = open_stream(server[0], f"/csat?report=true&{body}", headers())
     response = conn.getresponse()
-    assert len(orjson.loads(response.readline())) == BATCH_ROWS
+    assert response.status == 200
+    received = 0
+    while received < 256 * 1024:  # well past the first 1000 rows: the read-ahead is running
+        piece = response.read1(65536)
+        assert piece, "the export ended before the client left"
+        received += len(piece)
+    assert wait_for(lambda: export_in_progress(big_db), timeout=2)
+    disconnects = server[1].read_text().count('"export disconnected')
+
+    drop(conn, response)
+
+    assert wait_for(lambda: all_idle(big_db), timeout=2), sessions(big_db)
+    assert not [state for state, _ in sessions(big_db) if state.startswith("idle in transaction")]
+    assert wait_for(lambda: server[1].read_text().count('"export disconnected') > disconnects,
+                    timeout=2)
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_a_failure_after_the_first_byte_truncates_the_stream(server, big_db, body):
+    conn = open_stream(server[0], f"/csat?report=true&{body}", headers())
+    response = conn.getresponse()
+    assert response.read1(65536)
+    assert wait_for(lambda: export_in_progress(big_db), timeout=2)
     admin = psycopg2.connect(big_db)
     admin.autocommit = True
     with admin.cursor() as cursor:

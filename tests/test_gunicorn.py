@@ -92,6 +92,26 @@ def test_metrics_sum_requests_across_two_workers(two_workers):
     assert counter(address, "csat_db_pool_max_connections", role="primary") == 2 * 5  # threads + 1
 
 
+def test_metrics_count_the_rows_of_exports_across_workers(two_workers, shared_db):
+    address = two_workers[0]
+    headers = bearer(make_token(permissions=["menu-csat"]))
+    status, _, body = request(address, "/csat?report=true&score=1,2", headers)
+    assert status == 200
+    rows = sum(len(json.loads(line)) for line in body.splitlines())
+    before = {body: counter(address, "csat_export_rows_total", format=name, outcome="complete")
+              for body, name in (("format=csv", "csv"), ("format=xlsx", "xlsx"))}
+
+    for body in before:
+        status, _, _ = request(address, f"/csat?report=true&score=1,2&{body}", headers)
+        assert status == 200
+
+    for body, name in (("format=csv", "csv"), ("format=xlsx", "xlsx")):
+        assert counter(address, "csat_export_rows_total", format=name, outcome="complete") \
+            - before[body] == rows
+        assert counter(address, "csat_export_duration_seconds_count", format=name,
+                       outcome="complete") >= 1
+
+
 def test_every_stdout_line_is_one_json_object_and_each_request_is_logged_once(two_workers):
     address, log_path, _ = two_workers
     request_id = f"once-{uuid.uuid4().hex}"

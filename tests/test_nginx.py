@@ -123,7 +123,7 @@ def test_the_first_batch_arrives_while_the_export_is_still_running(nginx, big_db
     response = conn.getresponse()
     assert response.status == 200
     assert response.getheader("Transfer-Encoding") == "chunked"
-    assert response.getheader("Content-Type") == "application/json"
+    assert response.getheader("Content-Type") == "application/x-ndjson"
 
     first = orjson.loads(response.readline())
     assert len(first) == BATCH_ROWS
@@ -138,17 +138,48 @@ def test_the_first_batch_arrives_while_the_export_is_still_running(nginx, big_db
     assert wait_for(lambda: not export_in_progress(big_db), timeout=2)
 
 
-def test_compressed_exports_still_arrive_batch_by_batch(nginx, big_db):
-    conn = open_stream(nginx, "/csat?report=true&format=csv", {**HEADERS, "Accept-Encoding": "gzip"})
+@pytest.mark.parametrize("body, content_type, blocks", [
+    ("format=csv", "text/csv; charset=utf-8", True),
+    ("format=csv&raw=true", "text/csv; charset=utf-8", True),
+    # Deflated, this whole export (~10 MB) fits in the loopback sockets' buffers, so it may
+    # legitimately end while the client pauses; its first bytes still arrive mid-export.
+    ("format=xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
+])
+def test_every_body_arrives_while_its_export_is_still_running(nginx, big_db, body, content_type,
+                                                              blocks):
+    conn = open_stream(nginx, f"/csat?report=true&{body}", HEADERS)
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == content_type
+    assert response.getheader("Transfer-Encoding") == "chunked"
+
+    assert response.read1(65536)
+    # (between its two statements an export is briefly idle on a query without the mark)
+    assert wait_for(lambda: export_in_progress(big_db), timeout=2)
+    if blocks:  # the client reads nothing more: the export waits behind nginx's small buffers
+        assert not wait_for(lambda: not export_in_progress(big_db), timeout=3)
+
+    while response.read1(65536):
+        pass
+    conn.close()
+    assert wait_for(lambda: not export_in_progress(big_db), timeout=2)
+
+
+@pytest.mark.parametrize("body, line_end, start", [
+    ("format=csv", b"\r\n", b"\xef\xbb\xbfrating_id,rating,comment,"),
+    ("format=json", b"\n", b'[{"rating_id":'),
+])
+def test_compressed_exports_still_arrive_batch_by_batch(nginx, big_db, body, line_end, start):
+    conn = open_stream(nginx, f"/csat?report=true&{body}", {**HEADERS, "Accept-Encoding": "gzip"})
     response = conn.getresponse()
     assert response.getheader("Content-Encoding") == "gzip"
 
     decompressor, text = zlib.decompressobj(16 + zlib.MAX_WBITS), b""
-    while text.count(b"\r\n") < 2:
+    while text.count(line_end) < 2:
         piece = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
         assert piece, "the stream ended before a row arrived"
         text += decompressor.decompress(piece)
-    assert text.startswith(b"rating_id,rating,comment,")
+    assert text.startswith(start)
     # No export_in_progress check here: compressed, the whole export can fit in the socket
     # buffers and end legitimately before we look; the uncompressed test above covers that.
     conn.close()

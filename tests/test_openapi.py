@@ -4,6 +4,7 @@ The document is compared with app.url_map, and real responses are validated agai
 schemas it documents, so it cannot quietly drift from the code.
 """
 
+import orjson
 import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
@@ -129,7 +130,11 @@ def test_report_mode_is_documented(document):
     operation = document["paths"]["/csat"]["get"]
     success = operation["responses"]["200"]
     assert "report=true" in success["description"]
-    assert set(success["content"]) == {"application/json", "text/csv"}
+    assert set(success["content"]) == {
+        "application/json", "application/x-ndjson", "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    assert success["content"]["application/x-ndjson"]["schema"]["items"] == {
+        "$ref": "#/components/schemas/RatingRow"}
     assert "Content-Disposition" in success["headers"]
 
 
@@ -150,7 +155,14 @@ def test_real_responses_match_the_documented_schemas(client, document):
     page = client.get("/csat?length=3", headers=bearer(make_token()))
     assert page.status_code == 200
     schema = document["paths"]["/csat"]["get"]["responses"]["200"]["content"]["application/json"]
-    assert conforms(document, page.get_json(), schema["schema"]["oneOf"][0]["$ref"])
+    assert conforms(document, page.get_json(), schema["schema"]["$ref"])
+    export = client.get("/csat?report=true&score=1", headers=bearer(make_token()))
+    assert export.headers["Content-Type"] == "application/x-ndjson"
+    for line in export.get_data().splitlines():
+        rows = orjson.loads(line)
+        assert isinstance(rows, list) and rows
+        assert all(conforms(document, row, "#/components/schemas/RatingRow") for row in rows)
+    export.close()
 
     for response in (client.get("/csat?length=5000", headers=bearer(make_token())),
                      client.get("/csat/agents/list"),

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import make_token, run_sql
+from tests.conftest import make_token
 from tests.servers import gunicorn
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -29,18 +29,11 @@ SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261207"))
 # the service should judge input (negative_data_rejection, positive_data_acceptance) need
 # data the document cannot state (which locale ids exist, startDate <= endDate):
 # tests/test_fuzz.py runs them in-process with that knowledge.
-# Today a JSON export (report=true) of more than one batch of 1000 rows is several JSON
-# documents, one per line, served as application/json, which schemathesis rightly refuses
-# (ST109). Issue 15 serves it as application/x-ndjson; until that lands, this database
-# keeps at most one batch, so every JSON export is one document. Remove the trim then.
-EXPORT_ROWS_UNTIL_NDJSON = 1000
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance")
 
 
 def test_schemathesis_cli_finds_no_server_error_and_no_undocumented_response(fresh_db, tmp_path):
-    run_sql(fresh_db, "DELETE FROM ratings WHERE id NOT IN (SELECT id FROM ratings ORDER BY id LIMIT %s)",
-            (EXPORT_ROWS_UNTIL_NDJSON,))
     token = make_token(expires_in=3600)
     with gunicorn(fresh_db, tmp_path / "gunicorn.log", GUNICORN_THREADS=4) as address:
         completed = subprocess.run(
