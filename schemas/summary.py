@@ -17,7 +17,7 @@ class SummaryArgs(ListArgs):
 
     class Meta:
         unknown = EXCLUDE
-        exclude = ("start", "length", "draw", "sort_column", "sort_direction", "report", "format")
+        exclude = ("start", "length", "draw", "sort_column", "sort_direction", "report", "format", "raw")
 
     granularity = Choice(GRANULARITIES, load_default=None)
     compare = Choice(("previous",), load_default=None)

@@ -16,7 +16,7 @@ class ThemesArgs(ListArgs):
 
     class Meta:
         unknown = EXCLUDE
-        exclude = ("start", "length", "draw", "sort_column", "sort_direction", "report", "format")
+        exclude = ("start", "length", "draw", "sort_column", "sort_direction", "report", "format", "raw")
 
 
 class Theme(Schema):
