@@ -34,6 +34,8 @@ bp = Blueprint("summary", __name__, url_prefix="/csat")
 # by the summary at all), so summaries differing in them share the remembered cells.
 CELL_INDEPENDENT_ARGUMENTS = ("granularity", "compare", "min_sample", "company_keys",
                               "flag_base_url", "carrier_logo_base_url")
+# The per-company sums, remembered as parallel arrays beside the other cells.
+COMPANY_CELLS = ("company_ids", "company_ratings", "company_score_sums", "company_satisfied")
 MAX_SUMMARIES = 256  # per worker; a summary body is a few kB to tens of kB
 
 _summary_args = SummaryArgs()
@@ -102,5 +104,6 @@ def _figures_row(arguments):
                        role="replica",
                        statement_timeout_ms=current_app.config["CSAT"].summary_statement_timeout_ms)
     remembered.record("summary", row["how"], "summary_cells_remember",
-                      {"key": cells_key, "version": row["filter_version"], "cells": row["cells"]})
+                      {"key": cells_key, "version": row["filter_version"], "cells": row["cells"],
+                       **{name: row[name] for name in COMPANY_CELLS}})
     return row

@@ -73,7 +73,7 @@ filtered AS NOT MATERIALIZED (
 -- 'remembered' as they are when nothing changed. Only one of the paths below runs: the
 -- others' one-time conditions are false, so PostgreSQL never executes them.
 remembered AS (
-    SELECT c.version, c.cells
+    SELECT c.version, c.cells, c.company_ids, c.company_ratings, c.company_score_sums, c.company_satisfied
     FROM params p
     JOIN summary_cell_cache c ON c.key = p.cache_key
     JOIN rating_change_horizon h ON c.version >= h.version
@@ -218,20 +218,25 @@ rating_cells AS (
     GROUP BY c.locale_id, c.carrier_id, c.score
     HAVING sum(c.n) <> 0
 ),
+-- Remembered (or computed: one of the two is empty) joined to the few changes since, so the
+-- 20,000 companies are not hashed and summed again on every request.
 company_cells AS (
-    SELECT c.company_id, sum(c.n) AS n, sum(c.score_sum) AS score_sum, sum(c.satisfied) AS satisfied
-    FROM (SELECT x.k AS company_id, x.n, x.ss AS score_sum, x.sa AS satisfied
+    SELECT coalesce(b.company_id, d.company_id)       AS company_id,
+           coalesce(b.n, 0) + coalesce(d.n, 0)        AS n,
+           coalesce(b.score_sum, 0) + coalesce(d.score_sum, 0) AS score_sum,
+           coalesce(b.satisfied, 0) + coalesce(d.satisfied, 0) AS satisfied
+    FROM (SELECT x.company_id, x.n, x.score_sum, x.satisfied
           FROM remembered rem,
-               jsonb_to_recordset(rem.cells -> 'company') AS x (k bigint, n bigint, ss bigint, sa bigint)
+               unnest(rem.company_ids, rem.company_ratings, rem.company_score_sums, rem.company_satisfied)
+                   AS x (company_id, n, score_sum, satisfied)
           UNION ALL
-          SELECT ch.company_id, sum(ch.sign), sum(ch.sign * ch.score),
-                 coalesce(sum(ch.sign) FILTER (WHERE ch.score >= 4), 0)
-          FROM changes ch
-          GROUP BY ch.company_id
-          UNION ALL
-          SELECT * FROM computed_company_cells) AS c
-    GROUP BY c.company_id
-    HAVING sum(c.n) <> 0
+          SELECT cc.company_id, cc.n, cc.score_sum, cc.satisfied
+          FROM computed_company_cells cc) AS b
+    FULL JOIN (SELECT ch.company_id, sum(ch.sign)::bigint AS n, sum(ch.sign * ch.score)::bigint AS score_sum,
+                      coalesce(sum(ch.sign) FILTER (WHERE ch.score >= 4), 0)::bigint AS satisfied
+               FROM changes ch
+               GROUP BY ch.company_id) AS d ON d.company_id = b.company_id
+    WHERE coalesce(b.n, 0) + coalesce(d.n, 0) <> 0
 ),
 followed_up AS (
     SELECT coalesce((SELECT (rem.cells ->> 'followed_up')::bigint FROM remembered rem), 0)
@@ -564,12 +569,16 @@ SELECT h.total,
                     FROM type_cells c),
            'agent', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.assigned_admin_id, 's', c.score, 'n', c.n)), '[]')
                      FROM agent_cells c),
-           'company', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                  'k', c.company_id, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
-                       FROM company_cells c),
            'resolution', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.resolution, 's', c.score, 'n', c.n)), '[]')
                           FROM resolution_cells c),
            'day', (SELECT coalesce(jsonb_agg(jsonb_build_object('d', c.day, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
                    FROM day_cells c),
-           'followed_up', h.detractors_followed_up)::text END                     AS cells
-FROM headline h, range_granularity r, breakdowns b, trend t, rating_filter_version stamp, how hw;
+           'followed_up', h.detractors_followed_up)::text END                     AS cells,
+       co.company_ids, co.company_ratings, co.company_score_sums, co.company_satisfied
+FROM headline h, range_granularity r, breakdowns b, trend t, rating_filter_version stamp, how hw,
+     LATERAL (SELECT coalesce(array_agg(c.company_id), '{}')          AS company_ids,
+                     coalesce(array_agg(c.n::bigint), '{}')           AS company_ratings,
+                     coalesce(array_agg(c.score_sum::bigint), '{}')   AS company_score_sums,
+                     coalesce(array_agg(c.satisfied::bigint), '{}')   AS company_satisfied
+              FROM company_cells c
+              WHERE hw.how <> 'remembered') co;

@@ -73,10 +73,16 @@ CREATE TABLE filtered_count_cache (
     version  bigint NOT NULL,
     ratings  bigint NOT NULL
 );
+-- The per-company sums (20,000 companies at 10M) as parallel arrays: unnest reads them ten
+-- times faster than a JSON list of objects, and array_agg builds them as fast.
 CREATE TABLE summary_cell_cache (
-    key      text   PRIMARY KEY,
-    version  bigint NOT NULL,
-    cells    jsonb  NOT NULL
+    key                 text     PRIMARY KEY,
+    version             bigint   NOT NULL,
+    cells               jsonb    NOT NULL,
+    company_ids         bigint[] NOT NULL,
+    company_ratings     bigint[] NOT NULL,
+    company_score_sums  bigint[] NOT NULL,
+    company_satisfied   bigint[] NOT NULL
 );
 
 CREATE FUNCTION rating_log_version() RETURNS bigint
