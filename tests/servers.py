@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -372,3 +373,27 @@ def _read(path):
         return Path(path).read_text(errors="replace")
     except OSError:
         return ""
+
+
+class HeldExport:
+    """An export started, its first chunk read, and held open until close(), all in a thread of
+    its own: a streamed body keeps its request context pushed between chunks
+    (stream_with_context), so, as under a real server, each runs on its own thread."""
+
+    def __init__(self, app, path, headers):
+        self._started, self._release, self.status_code = threading.Event(), threading.Event(), None
+        self._thread = threading.Thread(target=self._hold, args=(app, path, headers), daemon=True)
+        self._thread.start()
+        assert self._started.wait(30)
+
+    def _hold(self, app, path, headers):
+        response = app.test_client().get(path, headers=headers, buffered=False)
+        self.status_code = response.status_code
+        next(iter(response.response))
+        self._started.set()
+        self._release.wait(30)
+        response.close()
+
+    def close(self):
+        self._release.set()
+        self._thread.join(30)

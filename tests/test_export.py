@@ -23,7 +23,7 @@ from app import create_app
 from csat.exports import BATCH_ROWS
 from schemas.ratings import RatingRow
 from tests.conftest import SEED_RATINGS, assert_boom, bearer, make_settings, make_token
-from tests.servers import drop, gunicorn, open_stream, sessions, wait_for
+from tests.servers import HeldExport, drop, gunicorn, open_stream, sessions, wait_for
 
 COLUMNS = list(RatingRow().fields)
 MENU = ("menu-csat",)
@@ -300,7 +300,7 @@ def test_the_connection_goes_back_to_the_pool_as_it_came(app, client, body):
 @pytest.mark.parametrize("third_body", BODIES)
 def test_a_third_concurrent_export_by_one_admin_is_429(app, client, bodies, third_body):
     pool = app.extensions["csat_db"].pool("replica")
-    first, second = HeldExport(app, bodies[0]), HeldExport(app, bodies[1])
+    first, second = (HeldExport(app, f"/csat?report=true&{body}", headers()) for body in bodies)
     assert (first.status_code, second.status_code) == (200, 200)  # both hold the first chunk
 
     third = get(client, f"/csat?report=true&{third_body}")
@@ -315,31 +315,6 @@ def test_a_third_concurrent_export_by_one_admin_is_429(app, client, bodies, thir
     assert again.status_code == 200 and len(json_batches(again.data)) == 3
     second.close()
     assert pool.stats()["in_use"] == 0
-
-
-class HeldExport:
-    """An export started, its first chunk read, and held open until close(), all in a thread of
-    its own: a streamed body keeps its request context pushed between chunks
-    (stream_with_context), so, as under a real server, each runs on its own thread."""
-
-    def __init__(self, app, body):
-        self._started, self._release, self.status_code = threading.Event(), threading.Event(), None
-        self._thread = threading.Thread(target=self._hold, args=(app, body), daemon=True)
-        self._thread.start()
-        assert self._started.wait(30)
-
-    def _hold(self, app, body):
-        response = app.test_client().get(f"/csat?report=true&{body}", headers=headers(),
-                                          buffered=False)
-        self.status_code = response.status_code
-        next(iter(response.response))
-        self._started.set()
-        self._release.wait(30)
-        response.close()
-
-    def close(self):
-        self._release.set()
-        self._thread.join(30)
 
 
 @pytest.mark.parametrize("body", BODIES)
