@@ -71,7 +71,10 @@ filtered AS NOT MATERIALIZED (
 -- migration 0030), and so how they are had now: 'computed' from the matching ratings when
 -- none are remembered within the horizon, 'updated' by adding the changes logged since,
 -- 'remembered' as they are when nothing changed. Only one of the paths below runs: the
--- others' one-time conditions are false, so PostgreSQL never executes them.
+-- others' one-time conditions are false, so PostgreSQL never executes them. The computed_*
+-- cells are MATERIALIZED and gated where they are read: a condition inside them would sit
+-- below the Gather of their parallel plan, whose workers would start for nothing (~10 ms
+-- each at 10M ratings).
 remembered AS (
     SELECT c.version, c.cells, c.company_ids, c.company_ratings, c.company_score_sums, c.company_satisfied
     FROM params p
@@ -99,7 +102,7 @@ changes AS NOT MATERIALIZED (
 ),
 -- Sources and platforms are counted per cell rather than grouped by: two fewer text keys to
 -- hash per rating (a fifth less time); their values are 0001's CHECK lists.
-computed_rating_cells AS (
+computed_rating_cells AS MATERIALIZED (
     SELECT r.locale_id, r.carrier_id, r.score,
            count(*)                                                AS n,
            count(*) FILTER (WHERE r.source = 'ticket')             AS ticket,
@@ -109,32 +112,30 @@ computed_rating_cells AS (
            count(*) FILTER (WHERE r.source_platform = 'whatsapp')  AS whatsapp,
            count(*) FILTER (WHERE r.comment <> '')                 AS with_comment
     FROM filtered r
-    WHERE (SELECT h.how FROM how h) = 'computed'
     GROUP BY r.locale_id, r.carrier_id, r.score
 ),
 -- Per company (20,000 at 10M): only what the shippers-at-risk breakdown ranks by.
-computed_company_cells AS (
+computed_company_cells AS MATERIALIZED (
     SELECT r.company_id, count(*) AS n, sum(r.score) AS score_sum,
            count(*) FILTER (WHERE r.score >= 4) AS satisfied
     FROM filtered r
-    WHERE (SELECT h.how FROM how h) = 'computed'
     GROUP BY r.company_id
 ),
 -- Joined to the detractors only: probing the follow-ups with every rating inside the cells
 -- cost more than this separate scan.
-computed_followed_up AS (
+computed_followed_up AS MATERIALIZED (
     SELECT count(*) AS n
     FROM filtered r
     JOIN rating_follow_ups f ON f.rating_id = r.id
-    WHERE r.score <= 2 AND (SELECT h.how FROM how h) = 'computed'
+    WHERE r.score <= 2
 ),
 -- Ticket ratings by the ticket's type and agent (their copies on the rating, migration 0023),
 -- grouped in the order of ratings_ticket_cells_idx, so without filters it is one index-only
 -- scan with no hashing.
-computed_ticket_cells AS (
+computed_ticket_cells AS MATERIALIZED (
     SELECT r.ticket_type_id AS type_id, r.assigned_admin_id, r.ticket_resolution, r.score, count(*) AS n
     FROM filtered r
-    WHERE r.ticket_id IS NOT NULL AND (SELECT h.how FROM how h) = 'computed'
+    WHERE r.ticket_id IS NOT NULL
     GROUP BY r.assigned_admin_id, r.ticket_type_id, r.ticket_resolution, r.score
 ),
 -- The local days any matching rating can fall on: the filter's dates, narrowed to the days
@@ -171,7 +172,7 @@ day_starts AS (
     SELECT min(d.day) AS first_day, array_agg(d.starts ORDER BY d.day) || max(d.ends) AS starts
     FROM days d
 ),
-computed_day_cells AS (
+computed_day_cells AS MATERIALIZED (
     SELECT d.day, c.n, c.score_sum, c.satisfied
     FROM days d,
          LATERAL (SELECT count(*)                             AS n,
@@ -189,7 +190,6 @@ computed_day_cells AS (
                  count(*) FILTER (WHERE r.score >= 4)                              AS satisfied
           FROM filtered r
           WHERE NOT (SELECT m.per_day_index_scan FROM day_method m)
-            AND (SELECT h.how FROM how h) = 'computed'
           GROUP BY 1) AS b
 ),
 -- Each kind of cell: remembered + changes since (signed) + computed; only present ones remain.
@@ -214,7 +214,7 @@ rating_cells AS (
           FROM changes ch
           GROUP BY ch.locale_id, ch.carrier_id, ch.score
           UNION ALL
-          SELECT * FROM computed_rating_cells) AS c
+          SELECT * FROM computed_rating_cells WHERE (SELECT h.how FROM how h) = 'computed') AS c
     GROUP BY c.locale_id, c.carrier_id, c.score
     HAVING sum(c.n) <> 0
 ),
@@ -231,7 +231,8 @@ company_cells AS (
                    AS x (company_id, n, score_sum, satisfied)
           UNION ALL
           SELECT cc.company_id, cc.n, cc.score_sum, cc.satisfied
-          FROM computed_company_cells cc) AS b
+          FROM computed_company_cells cc
+          WHERE (SELECT h.how FROM how h) = 'computed') AS b
     FULL JOIN (SELECT ch.company_id, sum(ch.sign)::bigint AS n, sum(ch.sign * ch.score)::bigint AS score_sum,
                       coalesce(sum(ch.sign) FILTER (WHERE ch.score >= 4), 0)::bigint AS satisfied
                FROM changes ch
@@ -241,7 +242,7 @@ company_cells AS (
 followed_up AS (
     SELECT coalesce((SELECT (rem.cells ->> 'followed_up')::bigint FROM remembered rem), 0)
            + coalesce((SELECT sum(ch.sign) FROM changes ch WHERE ch.score <= 2 AND ch.followed_up), 0)
-           + coalesce((SELECT c.n FROM computed_followed_up c), 0) AS detractors_followed_up
+           + coalesce((SELECT c.n FROM computed_followed_up c WHERE (SELECT h.how FROM how h) = 'computed'), 0) AS detractors_followed_up
 ),
 type_cells AS (
     SELECT c.type_id, c.score, sum(c.n) AS n
@@ -255,6 +256,7 @@ type_cells AS (
           UNION ALL
           SELECT cc.type_id, cc.score, sum(cc.n)
           FROM computed_ticket_cells cc
+          WHERE (SELECT h.how FROM how h) = 'computed'
           GROUP BY cc.type_id, cc.score) AS c
     GROUP BY c.type_id, c.score
     HAVING sum(c.n) <> 0
@@ -271,6 +273,7 @@ agent_cells AS (
           UNION ALL
           SELECT cc.assigned_admin_id, cc.score, sum(cc.n)
           FROM computed_ticket_cells cc
+          WHERE (SELECT h.how FROM how h) = 'computed'
           GROUP BY cc.assigned_admin_id, cc.score) AS c
     GROUP BY c.assigned_admin_id, c.score
     HAVING sum(c.n) <> 0
@@ -288,6 +291,7 @@ resolution_cells AS (
           UNION ALL
           SELECT cc.ticket_resolution, cc.score, sum(cc.n)
           FROM computed_ticket_cells cc
+          WHERE (SELECT h.how FROM how h) = 'computed'
           GROUP BY cc.ticket_resolution, cc.score) AS c
     GROUP BY c.resolution, c.score
     HAVING sum(c.n) <> 0
@@ -302,7 +306,7 @@ day_cells AS (
           FROM changes ch, params p
           GROUP BY 1
           UNION ALL
-          SELECT * FROM computed_day_cells) AS c
+          SELECT * FROM computed_day_cells WHERE (SELECT h.how FROM how h) = 'computed') AS c
     GROUP BY c.day
     HAVING sum(c.n) <> 0
 ),
