@@ -31,21 +31,29 @@ rest (row_offset 1000, no limit), planned as a whole read: parallel hash joins a
 the plan psql's COPY of the same query uses, about 2x the rows a second of walking the
 sort's index. The first batch of the rest waits for that sort (~2.5 s at
 1,000,000 rows), while the client already has the first chunk.
-- PostgreSQL writes every value's text, so Python never builds a value:
-  - JSON (the design card's server-side cursor): the rest is a named cursor fetched 1000
-    rows at a time; PostgreSQL writes each row's JSON object (row_to_json) and psycopg2
-    hands it over as bytes, which Python joins into one array a line. Building the rows as
-    Python values and dicts for orjson cost 2.5x COPY's time. Each FETCH is a statement of
-    its own, under the export statement timeout.
+- Every body is a COPY of the export query, the very statement the export's speed is
+  judged against, so Python never touches a value. The design card asks for batches from a
+  server-side cursor: COPY ... TO STDOUT is that cursor's streaming form (the server runs
+  the query's portal and sends rows as they come; nothing is materialised on either side),
+  and unlike DECLARE CURSOR it may use a parallel plan, which PostgreSQL never gives a
+  declared cursor. Measured at 1,000,000 ratings on 2 cores, a DECLAREd cursor fetched 1000
+  rows at a time (even with PostgreSQL writing each row's JSON and Python only joining the
+  bytes) reached 32 % of COPY's rows/s, against 45 % for the JSON COPY below
+  (benchmarks/README.md):
   - CSV: PostgreSQL writes the CSV (`COPY (the export query) TO STDOUT (FORMAT csv)`);
     Python only turns each row's LF into CRLF and groups rows into 1000-row chunks (the
     stdlib csv module encodes a fifth as fast).
+  - JSON: PostgreSQL writes each row's JSON object (row_to_json) in COPY's binary format,
+    which leaves the text as it is (the text format would escape every backslash of the
+    JSON's own escapes); Python joins 1000 of them into an array. Until issue 15 the rows
+    came through a named cursor and orjson: psycopg2 building 23 Python values a row and a
+    dict for each cost 2.5x COPY's time, the database's row_to_json 1.2-1.5x.
   - XLSX: one text column of XML a row (COPY_XLSX_ROWS), deflated in the response thread
     (zlib releases the GIL, so it overlaps the read-ahead).
-  The second COPY of CSV and XLSX is one statement for the rest of the download, so it runs
-  without the export statement timeout: a slow client must not cut its own download short.
-- After the first chunk, a helper thread (see Prefetch) reads ahead: it fetches or receives
-  COPY rows while the response thread sends, through a queue of two chunks, so
+  The second COPY is one statement for the rest of the download, so it runs without the
+  export statement timeout: a slow client must not cut its own download short.
+- After the first chunk, a helper thread (see Prefetch) reads ahead: it receives COPY rows
+  while the response thread sends, through a queue of two chunks, so
   memory stays flat and a client that stops reading stops the database too.
 
 Life of an export:
@@ -104,9 +112,11 @@ UTF8_BOM = "\ufeff".encode()
 COPY_FIRST_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
 COPY_OTHER_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv)"
 COPY_XLSX_ROWS = "COPY (SELECT csat_xlsx_row(e::csat_export_row) FROM ({query}) e) TO STDOUT"
-# The JSON export's statements (the first rows, then the named cursor's): each row's JSON text.
-JSON_ROWS = "SELECT row_to_json(e)::text FROM ({query}) e"
-CURSOR_NAME = "csat_export_rows"
+# Binary COPY: each row's JSON text as it is, no COPY escaping to undo (CopyLines unframes it).
+COPY_JSON_ROWS = "COPY (SELECT row_to_json(e) FROM ({query}) e) TO STDOUT WITH (FORMAT binary)"
+COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+COPY_BINARY_HEADER_BYTES = 19  # signature, flags, header extension length
+COPY_BINARY_TRAILER = b"\xff\xff"
 
 
 def export_ratings(list_args) -> Response:
@@ -328,6 +338,7 @@ class CopyRows:
     unbounded_rest = True  # the rest is one COPY, as long as the client takes to download it
     stop_patience = 0  # a COPY in flight would run to the export's end: cancel it at once
     copy_first = copy_rest = None  # COPY statements around the export query
+    binary = False  # COPY's binary format, one column a row
 
     def __init__(self):
         self.more = False
@@ -337,7 +348,7 @@ class CopyRows:
     def first_chunk(self, conn, sql, first, rest):
         with conn.cursor() as cursor:
             self._rest = cursor.mogrify(sql, rest).decode()
-            lines = CopyLines(deliver=None, pack=self.pack)
+            lines = CopyLines(deliver=None, pack=self.pack, binary=self.binary)
             cursor.copy_expert(self.copy_first.format(query=cursor.mogrify(sql, first).decode()), lines)
         self._conn = conn
         lines = lines.take()
@@ -346,7 +357,7 @@ class CopyRows:
         return rows, self.pack(lines)
 
     def other_chunks(self, deliver):
-        lines = CopyLines(deliver, pack=self.pack)
+        lines = CopyLines(deliver, pack=self.pack, binary=self.binary)
         with self._conn.cursor() as cursor:
             cursor.copy_expert(self.copy_rest.format(query=self._rest), lines)
         lines.flush()
@@ -363,61 +374,24 @@ class CopyRows:
         self._conn = None
 
 
-class JsonRows:
-    """NDJSON from a server-side cursor: PostgreSQL writes each row's JSON object (row_to_json,
-    the list's keys in the list's order) and Python only joins them, 1000 rows (the first
-    statement, then each FETCH of the named cursor) to one JSON array on a line of its own.
-    The text arrives as bytes (psycopg2's BYTES caster), so nothing is decoded and encoded
-    again: building the objects in Python cost 2.5 times COPY's time."""
+class JsonRows(CopyRows):
+    """NDJSON: PostgreSQL writes each row's JSON object (row_to_json, the list's keys in the
+    list's order); every 1000 rows become one JSON array on a line of its own."""
 
     content_type = "application/x-ndjson"
     extension = "jsonl"
     metric_format = "json"
     spreadsheet_safe = False
-    unbounded_rest = False  # every FETCH is a statement of its own, under the export's limit
-    stop_patience = 0.1  # seconds a FETCH in flight may finish before it is cancelled
-
-    def __init__(self):
-        self.more = False
-        self._conn = None
-        self._sql = None
-        self._rest = None
-        self._cursor = None
-
-    def first_chunk(self, conn, sql, first, rest):
-        json_sql = JSON_ROWS.format(query=sql)
-        with conn.cursor() as cursor:
-            psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cursor)
-            cursor.execute(json_sql, first)
-            rows = cursor.fetchall()
-        self._conn, self._sql, self._rest = conn, json_sql, rest
-        self.more = len(rows) == BATCH_ROWS  # fewer rows: there is no rest
-        return len(rows), self.pack(rows)
-
-    def other_chunks(self, deliver):
-        self._cursor = self._conn.cursor(name=CURSOR_NAME, scrollable=False)
-        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, self._cursor)
-        self._cursor.execute(self._sql, self._rest)
-        while rows := self._cursor.fetchmany(BATCH_ROWS):
-            deliver((len(rows), self.pack(rows)))
-            if len(rows) < BATCH_ROWS:
-                return
+    copy_first = copy_rest = COPY_JSON_ROWS
+    binary = True
 
     @staticmethod
-    def pack(rows):
-        return b"[" + b",".join([row[0] for row in rows]) + b"]\n"
-
-    @staticmethod
-    def encode(chunks):
-        return chunks
-
-    def close(self):
-        """Close the cursor before the rollback (a no-op once the transaction is aborted)."""
-        self._conn = None
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None and (cursor.connection.info.transaction_status
-                                   == psycopg2.extensions.TRANSACTION_STATUS_INTRANS):
-            cursor.close()
+    def pack(lines):
+        if not lines:
+            return b"[]\n"
+        lines[0] = b"[" + lines[0]  # small copies, so the batch itself is copied once
+        lines[-1] = lines[-1] + b"]\n"
+        return b",".join(lines)
 
 
 class CsvRows(CopyRows):
@@ -475,12 +449,24 @@ class CopyLines:
     only the LF that ends a row changes, a line break inside a quoted field is data).
     """
 
-    def __init__(self, deliver, pack):
+    def __init__(self, deliver, pack, binary=False):
         self.deliver = deliver
         self.pack = pack
+        self.binary = binary
         self._lines = []
 
     def write(self, line):
+        if self.binary:
+            # Binary COPY: one message a row, the file header before the first row and a
+            # trailer message (2 bytes) at the end; a row is a field count (2 bytes, here 1)
+            # and the field's length (4 bytes) before its data (never NULL here).
+            if len(line) <= len(COPY_BINARY_TRAILER):
+                return
+            if line.startswith(COPY_BINARY_SIGNATURE):
+                line = line[COPY_BINARY_HEADER_BYTES:]
+                if len(line) <= len(COPY_BINARY_TRAILER):
+                    return
+            line = line[6:]
         lines = self._lines
         lines.append(line)
         if len(lines) == BATCH_ROWS and self.deliver is not None:
