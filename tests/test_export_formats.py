@@ -316,3 +316,22 @@ def test_metrics_count_the_rows_of_a_finished_export(client, query, export_forma
     after = scrape(client)
     assert after[rows_key] - before.get(rows_key, 0) == len(json_rows(client, "report=true&score=1,2"))
     assert after[count_key] - before.get(count_key, 0) == 1
+
+
+def test_json_lines_keep_backslashes_quotes_and_control_characters(fresh_client, fresh_db):
+    """The JSON body undoes COPY's text escaping (doubled backslashes) and only that: every
+    character of a comment arrives as written, whatever JSON escapes it needs."""
+    text = 'a\\b \\\\ "quoted" \\n is not a line break\nbut this is\ttab \r\u00e9 \\u0041 \u2028 \x07'
+    conn = psycopg2.connect(fresh_db)
+    with conn, conn.cursor() as cursor:
+        cursor.execute("UPDATE ratings SET comment = %s WHERE id = (SELECT min(id) FROM ratings) RETURNING id",
+                       (text,))
+        (rating_id,) = cursor.fetchone()
+    conn.close()
+    response = fresh_client.get("/csat?report=true", headers=bearer(make_token()))
+    assert response.status_code == 200
+    rows = [row for line in response.get_data().splitlines() for row in orjson.loads(line)]
+    (exported,) = [row for row in rows if row["rating_id"] == rating_id]
+    assert exported["comment"] == text
+    listed = fresh_client.get(f"/csat/{rating_id}", headers=bearer(make_token())).get_json()
+    assert listed["details"]["comment"] == text
