@@ -38,14 +38,15 @@ sort's index. The first batch of the rest waits for that sort (~2.5 s at
   and unlike DECLARE CURSOR it may use a parallel plan, which PostgreSQL never gives a
   declared cursor. Measured at 1,000,000 ratings on 2 cores, a DECLAREd cursor fetched 1000
   rows at a time (even with PostgreSQL writing each row's JSON and Python only joining the
-  bytes) reached 32 % of COPY's rows/s, against 45 % for the JSON COPY below
-  (benchmarks/README.md):
+  bytes) reached 32 % of the plain COPY's rows/s, against 44 % for the JSON COPY below,
+  whose own bound is PostgreSQL's row_to_json (the same COPY into a Python sink that keeps
+  nothing: 41-45 %; text format 36 %, its escaping costs more than the unframing here):
   - CSV: PostgreSQL writes the CSV (`COPY (the export query) TO STDOUT (FORMAT csv)`);
     Python only turns each row's LF into CRLF and groups rows into 1000-row chunks (the
     stdlib csv module encodes a fifth as fast).
-  - JSON: PostgreSQL writes each row's JSON object (row_to_json), one a line; Python turns a
-    batch of 1000 into one array with two bytes.replace calls (COPY's only escaping of JSON
-    text is the doubled backslash). Per row, Python only appends the line. Until issue 15 the rows
+  - JSON: PostgreSQL writes each row's JSON object (row_to_json) in COPY's binary format,
+    which leaves the text as it is (the text format would escape every backslash of the
+    JSON's own escapes); Python joins 1000 of them into an array. Until issue 15 the rows
     came through a named cursor and orjson: psycopg2 building 23 Python values a row and a
     dict for each cost 2.5x COPY's time, the database's row_to_json 1.2-1.5x.
   - XLSX: one text column of XML a row (COPY_XLSX_ROWS), deflated in the response thread
@@ -112,10 +113,11 @@ UTF8_BOM = "\ufeff".encode()
 COPY_FIRST_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
 COPY_OTHER_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv)"
 COPY_XLSX_ROWS = "COPY (SELECT csat_xlsx_row(e::csat_export_row) FROM ({query}) e) TO STDOUT"
-# Each row's JSON text, one a line. COPY's text format escapes backslash, newline, CR, tab,
-# backspace, form feed and vertical tab; JSON text holds none of the others raw (row_to_json
-# escapes them), so the only escaping to undo is the doubled backslash (JsonRows.pack).
-COPY_JSON_ROWS = "COPY (SELECT row_to_json(e) FROM ({query}) e) TO STDOUT"
+# Binary COPY: each row's JSON text as it is, no COPY escaping to undo (CopyLines unframes it).
+COPY_JSON_ROWS = "COPY (SELECT row_to_json(e) FROM ({query}) e) TO STDOUT WITH (FORMAT binary)"
+COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+COPY_BINARY_HEADER_BYTES = 19  # signature, flags, header extension length
+COPY_BINARY_TRAILER = b"\xff\xff"
 
 
 def export_ratings(list_args) -> Response:
@@ -337,6 +339,7 @@ class CopyRows:
     unbounded_rest = True  # the rest is one COPY, as long as the client takes to download it
     stop_patience = 0  # a COPY in flight would run to the export's end: cancel it at once
     copy_first = copy_rest = None  # COPY statements around the export query
+    binary = False  # COPY's binary format, one column a row
 
     def __init__(self):
         self.more = False
@@ -346,7 +349,7 @@ class CopyRows:
     def first_chunk(self, conn, sql, first, rest):
         with conn.cursor() as cursor:
             self._rest = cursor.mogrify(sql, rest).decode()
-            lines = CopyLines(deliver=None, pack=self.pack)
+            lines = CopyLines(deliver=None, pack=self.pack, binary=self.binary)
             cursor.copy_expert(self.copy_first.format(query=cursor.mogrify(sql, first).decode()), lines)
         self._conn = conn
         lines = lines.take()
@@ -355,7 +358,7 @@ class CopyRows:
         return rows, self.pack(lines)
 
     def other_chunks(self, deliver):
-        lines = CopyLines(deliver, pack=self.pack)
+        lines = CopyLines(deliver, pack=self.pack, binary=self.binary)
         with self._conn.cursor() as cursor:
             cursor.copy_expert(self.copy_rest.format(query=self._rest), lines)
         lines.flush()
@@ -381,14 +384,15 @@ class JsonRows(CopyRows):
     metric_format = "json"
     spreadsheet_safe = False
     copy_first = copy_rest = COPY_JSON_ROWS
+    binary = True
 
     @staticmethod
     def pack(lines):
-        """One array of the rows: every LF ends a row (JSON text has none of its own), and a
-        backslash in the JSON is doubled by COPY; both are undone on the whole batch at once."""
         if not lines:
             return b"[]\n"
-        return b"[" + b"".join(lines)[:-1].replace(b"\n", b",").replace(b"\\\\", b"\\") + b"]\n"
+        lines[0] = b"[" + lines[0]  # small copies, so the batch itself is copied once
+        lines[-1] = lines[-1] + b"]\n"
+        return b",".join(lines)
 
 
 class CsvRows(CopyRows):
@@ -446,12 +450,24 @@ class CopyLines:
     only the LF that ends a row changes, a line break inside a quoted field is data).
     """
 
-    def __init__(self, deliver, pack):
+    def __init__(self, deliver, pack, binary=False):
         self.deliver = deliver
         self.pack = pack
+        self.binary = binary
         self._lines = []
 
     def write(self, line):
+        if self.binary:
+            # Binary COPY: one message a row, the file header before the first row and a
+            # trailer message (2 bytes) at the end; a row is a field count (2 bytes, here 1)
+            # and the field's length (4 bytes) before its data (never NULL here).
+            if len(line) <= len(COPY_BINARY_TRAILER):
+                return
+            if line.startswith(COPY_BINARY_SIGNATURE):
+                line = line[COPY_BINARY_HEADER_BYTES:]
+                if len(line) <= len(COPY_BINARY_TRAILER):
+                    return
+            line = line[6:]
         lines = self._lines
         lines.append(line)
         if len(lines) == BATCH_ROWS and self.deliver is not None:
