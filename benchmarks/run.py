@@ -90,6 +90,11 @@ def main(argv=None):
     app = make_app(options.database_url, secret)
     with app.app_context():
         conn = app.extensions["csat_db"].pool("replica").connect()
+    # The settings the service sends with every statement (sql/transaction_settings.sql), for
+    # the whole session here: without jit=off, PostgreSQL compiles the bigger plans for
+    # hundreds of milliseconds, and the SQL side would not be the service's SQL.
+    with conn.cursor() as cursor:
+        cursor.execute("SET jit = off; SET TimeZone = 'UTC'")
     facts = shape_defs.data_facts(conn)
     results["run"]["ratings"] = facts["ratings"]
     token = service.make_token(secret, facts["admin_id"])
