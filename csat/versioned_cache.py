@@ -2,9 +2,11 @@
 
 rating_filter_version (migrations 0021, 0024) moves in the same transaction as every change
 that can alter a list filter's result or a summary, so a value read at version V is still
-exact for as long as the database reads V. The caches built on this (recordsFiltered in
-csat/filtered_counts.py, whole summaries in csat/summary.py) only decide whether the database
-must compute again; whether V is still current is always asked of the database.
+exact for as long as the database reads V. The response bodies remembered on this (whole
+summaries in csat/summary.py, comment themes in csat/themes.py, through
+`remembered_or_computed`) only decide whether the database must compute again; whether V is
+still current is always asked of the database. Counts and summary cells are remembered in
+PostgreSQL instead, for every worker (csat/remembered.py).
 
 Bounded, least recently used first out; one per app (so per database and per worker
 process), shared by the worker's threads. `computing(key)` lets one thread at a time compute a
