@@ -7,13 +7,13 @@ can change a filter's result is logged in its own transaction (migration 0030), 
 always exact; remembering only decides how much the database must read.
 """
 
-from csat import remembered
+from csat import remembered, versioned_cache
 from csat.rating_filters import FILTER_PARAMS
 
 
 def count_key(params):
     """The filtered_count_cache key of these filter parameters."""
-    return remembered.key_of({name: params[name] for name in FILTER_PARAMS})
+    return versioned_cache.key_of({name: params[name] for name in FILTER_PARAMS})
 
 
 def remember(params, counts_row):

@@ -13,7 +13,6 @@ PRUNE_EVERY_SECONDS), of changes older than RETENTION_SECONDS; answers remembere
 are dropped with them and computed again when next asked.
 """
 
-import json
 import logging
 import threading
 import time
@@ -30,13 +29,6 @@ RETENTION_SECONDS = 86400
 PRUNE_EVERY_SECONDS = 600
 
 _prune_lock = threading.Lock()
-
-
-def key_of(arguments):
-    """A stable text key for a dict of query arguments (list order does not matter)."""
-    canonical = {name: sorted(value, key=str) if isinstance(value, (list, tuple)) else value
-                 for name, value in arguments.items()}
-    return json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
 
 
 def record(kind, how, remember_query, params):

@@ -98,7 +98,7 @@ def _previous_period(arguments, companies):
 
 def _figures_row(arguments):
     """summary_figures' row for these arguments; the cells it computed or updated are stored."""
-    cells_key = remembered.key_of({name: value for name, value in arguments.items()
+    cells_key = versioned_cache.key_of({name: value for name, value in arguments.items()
                                    if name not in CELL_INDEPENDENT_ARGUMENTS})
     row = db.fetch_one("summary_figures", {"company_keys": None, **arguments, "cache_key": cells_key},
                        role="replica",

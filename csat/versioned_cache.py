@@ -14,6 +14,7 @@ key's value (striped locks: a bounded set, shared by unrelated keys only by chan
 threads that miss together after a change wait for one computation instead of each running it.
 """
 
+import json
 import threading
 from collections import OrderedDict
 
@@ -61,9 +62,12 @@ def for_app(name, max_entries):
 
 
 def key_of(arguments):
-    """A hashable key for a dict of query arguments (lists become tuples; order-free)."""
-    return tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
-                        for name, value in arguments.items()))
+    """A stable text key for a dict of query arguments, neither the arguments' order nor a
+    list's mattering: the key of this module's caches and of the answers remembered in
+    PostgreSQL (csat/remembered.py)."""
+    canonical = {name: sorted(value, key=str) if isinstance(value, (list, tuple)) else value
+                 for name, value in arguments.items()}
+    return json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))
 
 
 def remembered_or_computed(name, max_entries, arguments, compute):
