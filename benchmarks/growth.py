@@ -19,6 +19,8 @@ import time
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from prometheus_client.parser import text_string_to_metric_families
+
 SAMPLES = 11
 PAUSE_S = 1.2
 UNASKED_LISTS = 20
@@ -57,16 +59,11 @@ def shapes(facts):
 
 
 def answers_had(client):
-    """{(kind, how): n} summed over the workers' /metrics."""
-    status, body = client.get("/metrics")
-    found = {}
-    for line in body.decode().splitlines():
-        if line.startswith("csat_answers_total{"):
-            labels, value = line[len("csat_answers_total{"):].split("} ")
-            parsed = dict(part.split("=") for part in labels.split(","))
-            key = (parsed["kind"].strip('"'), parsed["how"].strip('"'))
-            found[key] = found.get(key, 0) + float(value)
-    return found
+    """{(kind, how): n} from the service's /metrics (summed over its workers there)."""
+    _, body = client.get("/metrics")
+    return {(sample.labels["kind"], sample.labels["how"]): sample.value
+            for family in text_string_to_metric_families(body.decode())
+            for sample in family.samples if sample.name == "csat_answers_total"}
 
 
 def _hows(before, after):

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, TEST_SECRET
 
@@ -397,3 +398,20 @@ class HeldExport:
     def close(self):
         self._release.set()
         self._thread.join(30)
+
+
+def scrape(client):
+    """Every sample of the app's /metrics, keyed by (name, sorted labels); through a test client."""
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain; version=")
+    samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def sample(samples, name, **labels):
+    """One sample's value from scrape(), 0 when the series has none yet."""
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)

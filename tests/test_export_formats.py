@@ -20,6 +20,7 @@ from app import create_app
 from csat import xlsx
 from schemas.ratings import RatingRow
 from tests.conftest import bearer, make_settings, make_token
+from tests.servers import sample, scrape
 
 COLUMNS = list(RatingRow().fields)
 NUMBER_COLUMNS = {"rating_id", "rating", "reference_id", "company_id", "follow_up_created_by",
@@ -294,28 +295,20 @@ def test_libreoffice_reads_the_same_values_from_the_xlsx_and_the_excel_csv(awkwa
 
 # --- metrics ----------------------------------------------------------------------------
 
-def scrape(client):
-    samples = {}
-    for line in client.get("/metrics").get_data(as_text=True).splitlines():
-        if line.startswith("csat_export_"):
-            name_labels, value = line.rsplit(" ", 1)
-            samples[name_labels] = float(value)
-    return samples
-
-
 @pytest.mark.parametrize("query, export_format", [
     ("", "json"), ("&format=csv", "csv"), ("&format=csv&raw=true", "csv_raw"),
     ("&format=xlsx", "xlsx")])
 def test_metrics_count_the_rows_of_a_finished_export(client, query, export_format):
-    rows_key = f'csat_export_rows_total{{format="{export_format}",outcome="complete"}}'
-    count_key = f'csat_export_duration_seconds_count{{format="{export_format}",outcome="complete"}}'
+    labels = {"format": export_format, "outcome": "complete"}
     before = scrape(client)
 
     get(client, f"/csat?report=true&score=1,2{query}")
 
     after = scrape(client)
-    assert after[rows_key] - before.get(rows_key, 0) == len(json_rows(client, "report=true&score=1,2"))
-    assert after[count_key] - before.get(count_key, 0) == 1
+    assert sample(after, "csat_export_rows_total", **labels) - sample(before, "csat_export_rows_total", **labels) \
+        == len(json_rows(client, "report=true&score=1,2"))
+    assert sample(after, "csat_export_duration_seconds_count", **labels) \
+        - sample(before, "csat_export_duration_seconds_count", **labels) == 1
 
 
 def test_json_lines_keep_backslashes_quotes_and_control_characters(fresh_client, fresh_db):

@@ -14,12 +14,12 @@ import shutil
 import subprocess
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
 from csat import metrics
 from csat.request_log import JsonFormatter, RequestContextFilter
 from tests.conftest import ROOT, assert_boom, bearer, make_settings, make_token
+from tests.servers import sample, scrape
 
 RUNTIME_PATHS = ("app.py", "gunicorn.conf.py", "requirements.txt", "csat", "schemas", "sql")
 
@@ -264,21 +264,6 @@ def test_extras_beyond_the_request_fields_are_kept(json_log):
 
 
 # --- metrics ----------------------------------------------------------------------------
-
-def scrape(client):
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    assert response.content_type.startswith("text/plain; version=")
-    samples = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def sample(samples, name, **labels):
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
 
 def test_metrics_count_a_request_by_route_and_status_after_it_was_made(client):
     before = scrape(client)

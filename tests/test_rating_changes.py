@@ -16,6 +16,7 @@ import pytest
 
 from csat.db import load
 from tests.conftest import run_sql
+from tests.servers import scrape
 
 STEPS = 36
 FILTERS = [
@@ -218,13 +219,8 @@ def test_remembered_answers_equal_a_recount_after_every_write(fresh_client, fres
 
 def answers_had(client):
     """{(kind, how): count} from /metrics (the process's counters: tests compare differences)."""
-    found = {}
-    for line in client.get("/metrics").get_data(as_text=True).splitlines():
-        if line.startswith("csat_answers_total{"):
-            labels, value = line[len("csat_answers_total{"):].split("} ")
-            parsed = dict(part.split("=") for part in labels.split(","))
-            found[(parsed["kind"].strip('"'), parsed["how"].strip('"'))] = float(value)
-    return Counter(found)
+    return Counter({(dict(labels)["kind"], dict(labels)["how"]): value
+                    for (name, labels), value in scrape(client).items() if name == "csat_answers_total"})
 
 
 def test_only_the_changes_are_read_after_a_write(fresh_client, fresh_db, auth_headers):
