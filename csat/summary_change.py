@@ -47,7 +47,7 @@ def annotate_entries(breakdowns, previous_breakdowns):
     for dimension, entries in breakdowns.items():
         before_by_key = {e["key"]: e for e in (previous_breakdowns or {}).get(dimension, [])}
         for entry in entries:
-            before = before_by_key.get(entry["key"]) if previous_breakdowns is not None else None
+            before = before_by_key.get(entry["key"])
             if before is None:
                 entry["csat_change"], entry["significant"] = None, None
                 continue
