@@ -53,24 +53,12 @@ remembered AS (
     JOIN filtered_count_cache c ON c.key = p.count_key
     JOIN rating_change_horizon h ON c.version >= h.version
 ),
-counts AS (
+-- How recordsFiltered is had (count_source), decided once; with literal parameters the
+-- unfiltered case folds to 'total' and the other branches are not even planned.
+count_sources AS (
     SELECT total.ratings AS records_total,
-           CASE WHEN p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
-                     AND p.rating IS NULL AND p.scores IS NULL AND p.start_date IS NULL
-                     AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
-                     AND p.has_comment IS NULL AND p.follow_up IS NULL AND p.search IS NULL
-                     AND p.resolutions IS NULL
-                THEN total.ratings
-                WHEN rem.version = stamp.version THEN rem.ratings
-                WHEN rem.version IS NOT NULL
-                THEN rem.ratings + (SELECT coalesce(sum(ch.sign), 0)
-                                    FROM csat_changed_ratings(p.locale_ids, p.company_ids, p.sources,
-                                             p.source_platforms, p.rating, p.scores, p.start_date,
-                                             p.end_date, p.time_zone, p.agent_ids, p.carriers,
-                                             p.has_comment, p.follow_up, p.search, p.resolutions,
-                                             rem.version) ch)
-                ELSE (SELECT count(*) FROM filtered)
-           END AS records_filtered,
+           rem.version AS remembered_version,
+           rem.ratings AS remembered_ratings,
            CASE WHEN p.company_ids IS NULL AND p.sources IS NULL AND p.source_platforms IS NULL
                      AND p.rating IS NULL AND p.scores IS NULL AND p.start_date IS NULL
                      AND p.end_date IS NULL AND p.agent_ids IS NULL AND p.carriers IS NULL
@@ -88,6 +76,24 @@ counts AS (
                         FROM rating_counts rc
                         WHERE p.locale_ids IS NULL OR rc.locale_id = ANY (p.locale_ids)) total
     LEFT JOIN remembered rem ON true
+),
+counts AS (
+    SELECT cs.records_total,
+           CASE cs.count_source
+                WHEN 'total' THEN cs.records_total
+                WHEN 'remembered' THEN cs.remembered_ratings
+                WHEN 'updated'
+                THEN cs.remembered_ratings + (SELECT coalesce(sum(ch.sign), 0)
+                                              FROM csat_changed_ratings(p.locale_ids, p.company_ids, p.sources,
+                                                       p.source_platforms, p.rating, p.scores, p.start_date,
+                                                       p.end_date, p.time_zone, p.agent_ids, p.carriers,
+                                                       p.has_comment, p.follow_up, p.search, p.resolutions,
+                                                       cs.remembered_version) ch)
+                ELSE (SELECT count(*) FROM filtered)
+           END AS records_filtered,
+           cs.count_source,
+           cs.filter_version
+    FROM count_sources cs, params p
 ),
 page_ids AS (
     SELECT r.id, :sort_column AS sort_key
