@@ -4,9 +4,10 @@
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
 -- recordsFiltered. Every figure is rolled up from cells, sums that add: per carrier and
--- score (headline; source, platform and carrier breakdowns), per ticket type and score, per
--- agent and score (ticket ratings; the rating's copies of its ticket's values, migration 0023),
--- per local day (the trend), and the followed-up detractors. The cells are remembered in
+-- score (headline; source, platform and carrier breakdowns), per ticket type, agent and
+-- resolution time and score (ticket ratings; the rating's copies of its ticket's values,
+-- migrations 0023 and 0025), per company, per local day (the trend), and the followed-up
+-- detractors. The cells are remembered in
 -- summary_cell_cache under cache_key with the version they were read at (migration 0030) and
 -- brought up to date with the changes logged since; they are computed from the matching
 -- ratings only when none are remembered (see `how`). The caller remembers the returned cells
@@ -244,56 +245,28 @@ followed_up AS (
            + coalesce((SELECT sum(ch.sign) FROM changes ch WHERE ch.score <= 2 AND ch.followed_up), 0)
            + coalesce((SELECT c.n FROM computed_followed_up c WHERE (SELECT h.how FROM how h) = 'computed'), 0) AS detractors_followed_up
 ),
-type_cells AS (
-    SELECT c.type_id, c.score, sum(c.n) AS n
-    FROM (SELECT x.k AS type_id, x.s AS score, x.n
-          FROM remembered rem, jsonb_to_recordset(rem.cells -> 'type') AS x (k smallint, s smallint, n bigint)
+-- Ticket ratings by the ticket's type, its assigned agent and its resolution time (migration
+-- 0025): one cell list for the three, each key as text (the breakdowns cast it back).
+ticket_cells AS (
+    SELECT c.dimension, c.key, c.score, sum(c.n) AS n
+    FROM (SELECT x.d AS dimension, x.k AS key, x.s AS score, x.n
+          FROM remembered rem,
+               jsonb_to_recordset(rem.cells -> 'ticket') AS x (d text, k text, s smallint, n bigint)
           UNION ALL
-          SELECT ch.ticket_type_id, ch.score, sum(ch.sign)
-          FROM changes ch
+          SELECT d.dimension, d.key, ch.score, sum(ch.sign)
+          FROM changes ch,
+               LATERAL (VALUES ('type', ch.ticket_type_id::text), ('agent', ch.assigned_admin_id::text),
+                               ('resolution', ch.ticket_resolution)) AS d (dimension, key)
           WHERE ch.ticket_id IS NOT NULL
-          GROUP BY ch.ticket_type_id, ch.score
+          GROUP BY d.dimension, d.key, ch.score
           UNION ALL
-          SELECT cc.type_id, cc.score, sum(cc.n)
-          FROM computed_ticket_cells cc
+          SELECT d.dimension, d.key, cc.score, sum(cc.n)
+          FROM computed_ticket_cells cc,
+               LATERAL (VALUES ('type', cc.type_id::text), ('agent', cc.assigned_admin_id::text),
+                               ('resolution', cc.ticket_resolution)) AS d (dimension, key)
           WHERE (SELECT h.how FROM how h) = 'computed'
-          GROUP BY cc.type_id, cc.score) AS c
-    GROUP BY c.type_id, c.score
-    HAVING sum(c.n) <> 0
-),
-agent_cells AS (
-    SELECT c.assigned_admin_id, c.score, sum(c.n) AS n
-    FROM (SELECT x.k AS assigned_admin_id, x.s AS score, x.n
-          FROM remembered rem, jsonb_to_recordset(rem.cells -> 'agent') AS x (k integer, s smallint, n bigint)
-          UNION ALL
-          SELECT ch.assigned_admin_id, ch.score, sum(ch.sign)
-          FROM changes ch
-          WHERE ch.ticket_id IS NOT NULL
-          GROUP BY ch.assigned_admin_id, ch.score
-          UNION ALL
-          SELECT cc.assigned_admin_id, cc.score, sum(cc.n)
-          FROM computed_ticket_cells cc
-          WHERE (SELECT h.how FROM how h) = 'computed'
-          GROUP BY cc.assigned_admin_id, cc.score) AS c
-    GROUP BY c.assigned_admin_id, c.score
-    HAVING sum(c.n) <> 0
-),
--- Ticket ratings by their ticket's resolution time (migration 0025).
-resolution_cells AS (
-    SELECT c.resolution, c.score, sum(c.n) AS n
-    FROM (SELECT x.k AS resolution, x.s AS score, x.n
-          FROM remembered rem, jsonb_to_recordset(rem.cells -> 'resolution') AS x (k text, s smallint, n bigint)
-          UNION ALL
-          SELECT ch.ticket_resolution, ch.score, sum(ch.sign)
-          FROM changes ch
-          WHERE ch.ticket_id IS NOT NULL
-          GROUP BY ch.ticket_resolution, ch.score
-          UNION ALL
-          SELECT cc.ticket_resolution, cc.score, sum(cc.n)
-          FROM computed_ticket_cells cc
-          WHERE (SELECT h.how FROM how h) = 'computed'
-          GROUP BY cc.ticket_resolution, cc.score) AS c
-    GROUP BY c.resolution, c.score
+          GROUP BY d.dimension, d.key, cc.score) AS c
+    GROUP BY c.dimension, c.key, c.score
     HAVING sum(c.n) <> 0
 ),
 day_cells AS (
@@ -383,31 +356,25 @@ groups AS (
     FROM rating_cells rc
     GROUP BY rc.locale_id
     UNION ALL
-    SELECT 'ticket_type', NULL, tc.type_id, NULL, NULL,
+    SELECT CASE tc.dimension WHEN 'type' THEN 'ticket_type' ELSE 'agent' END, NULL, tc.key::bigint, NULL, NULL,
            sum(tc.n)::bigint, sum(tc.n * tc.score)::bigint,
            (sum(tc.n) FILTER (WHERE tc.score >= 4))::bigint
-    FROM (SELECT t.type_id, t.score, t.n FROM type_cells t
+    FROM (SELECT t.dimension, t.key, t.score, t.n FROM ticket_cells t WHERE t.dimension IN ('type', 'agent')
           UNION ALL
-          SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS tc
-    GROUP BY tc.type_id
-    UNION ALL
-    SELECT 'agent', NULL, ac.assigned_admin_id, NULL, NULL,
-           sum(ac.n)::bigint, sum(ac.n * ac.score)::bigint,
-           (sum(ac.n) FILTER (WHERE ac.score >= 4))::bigint
-    FROM (SELECT a.assigned_admin_id, a.score, a.n FROM agent_cells a
-          UNION ALL
-          SELECT NULL, nt.score, nt.n FROM no_ticket_cells nt) AS ac
-    GROUP BY ac.assigned_admin_id
+          SELECT d.dimension, NULL, nt.score, nt.n
+          FROM no_ticket_cells nt, (VALUES ('type'), ('agent')) AS d (dimension)) AS tc
+    GROUP BY tc.dimension, tc.key
     UNION ALL
     SELECT 'company', NULL, sc.company_id, sc.rank, sc.worst_first,
            sc.n::bigint, sc.score_sum::bigint, sc.satisfied::bigint
     FROM shown_companies sc
     UNION ALL
-    SELECT 'resolution_time', rc.resolution, NULL, NULL, NULL,
-           sum(rc.n)::bigint, sum(rc.n * rc.score)::bigint,
-           (sum(rc.n) FILTER (WHERE rc.score >= 4))::bigint
-    FROM resolution_cells rc
-    GROUP BY rc.resolution
+    SELECT 'resolution_time', tc.key, NULL, NULL, NULL,
+           sum(tc.n)::bigint, sum(tc.n * tc.score)::bigint,
+           (sum(tc.n) FILTER (WHERE tc.score >= 4))::bigint
+    FROM ticket_cells tc
+    WHERE tc.dimension = 'resolution'
+    GROUP BY tc.key
 ),
 shares AS (
     SELECT g.*,
@@ -569,12 +536,8 @@ SELECT h.total,
                                  'l', c.locale_id, 'c', c.carrier_id, 's', c.score, 'n', c.n, 't', c.ticket, 'ca', c.carrier,
                                  'sh', c.shop, 'p', c.platform, 'w', c.whatsapp, 'cm', c.with_comment)), '[]')
                       FROM rating_cells c),
-           'type', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.type_id, 's', c.score, 'n', c.n)), '[]')
-                    FROM type_cells c),
-           'agent', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.assigned_admin_id, 's', c.score, 'n', c.n)), '[]')
-                     FROM agent_cells c),
-           'resolution', (SELECT coalesce(jsonb_agg(jsonb_build_object('k', c.resolution, 's', c.score, 'n', c.n)), '[]')
-                          FROM resolution_cells c),
+           'ticket', (SELECT coalesce(jsonb_agg(jsonb_build_object('d', c.dimension, 'k', c.key, 's', c.score, 'n', c.n)), '[]')
+                      FROM ticket_cells c),
            'day', (SELECT coalesce(jsonb_agg(jsonb_build_object('d', c.day, 'n', c.n, 'ss', c.score_sum, 'sa', c.satisfied)), '[]')
                    FROM day_cells c),
            'followed_up', h.detractors_followed_up)::text END                     AS cells,
