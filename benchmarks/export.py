@@ -3,7 +3,8 @@
 Rows/s, time to the first body byte, and the gunicorn workers' RSS growth: VmRSS of every
 worker is polled every 20 ms during the stream and compared with its value just before
 (VmHWM would include earlier stages' peaks). The reference is `psql -c "COPY (the
-export's own query, parameters filled in) TO STDOUT"` into /dev/null, in the same run.
+export's own query, parameters filled in) TO STDOUT"` into /dev/null, in the same run, in a
+transaction with the export's own settings.
 """
 
 import http.client
@@ -12,6 +13,10 @@ import threading
 import time
 
 from service import memory_kb, worker_pids
+
+from csat.db import SQL_DIR
+
+EXPORT_SETTINGS_FILE = SQL_DIR / "export_session_setup.sql"
 
 ROW_MARK = b'{"rating_id":'
 
@@ -67,10 +72,12 @@ def stream(host, port, path, headers, master_pid):
 
 
 def copy_reference(database_url, sql, csv):
-    """Seconds for psql to COPY the query's rows to /dev/null."""
+    """Seconds for psql to COPY the query's rows to /dev/null, in a transaction with the
+    export's own settings (sql/export_session_setup.sql), as the service runs it."""
     options = " WITH (FORMAT csv, HEADER)" if csv else ""
     command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database_url,
-               "-c", f"COPY ({sql}) TO STDOUT{options}"]
+               "-v", "statement_timeout_ms=0", "-c", "BEGIN", "-f", str(EXPORT_SETTINGS_FILE),
+               "-c", f"COPY ({sql}) TO STDOUT{options}", "-c", "COMMIT"]
     started = time.perf_counter()
     subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started

@@ -60,7 +60,10 @@ IDLE_IN_TRANSACTION_TIMEOUT_MS = 60000
 # A replica that takes longer than this to say how far it got is not fit to serve reads.
 REPLICA_CHECK_TIMEOUT_MS = 1000
 
-_SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$|^(ASC|DESC)( NULLS (FIRST|LAST))?$")
+# Identifiers: a (qualified) name, a sort direction, all of a relation's columns (`e.*`), or a
+# function of a relation's row, optionally cast (`to_json(e::csat_export_row)`).
+_SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$|^(ASC|DESC)( NULLS (FIRST|LAST))?$"
+                              r"|^[A-Za-z_]\w*\.\*$|^[A-Za-z_]\w*\([A-Za-z_]\w*(::[A-Za-z_]\w*)?\)$")
 
 
 class PoolExhausted(Exception):

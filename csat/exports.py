@@ -44,11 +44,12 @@ sort's index. The first batch of the rest waits for that sort (~2.5 s at
   - CSV: PostgreSQL writes the CSV (`COPY (the export query) TO STDOUT (FORMAT csv)`);
     Python only turns each row's LF into CRLF and groups rows into 1000-row chunks (the
     stdlib csv module encodes a fifth as fast).
-  - JSON: PostgreSQL writes each row's JSON object (row_to_json) in COPY's binary format,
-    which leaves the text as it is (the text format would escape every backslash of the
-    JSON's own escapes); Python joins 1000 of them into an array. Until issue 15 the rows
-    came through a named cursor and orjson: psycopg2 building 23 Python values a row and a
-    dict for each cost 2.5x COPY's time, the database's row_to_json 1.2-1.5x.
+  - JSON: PostgreSQL writes each row's JSON object in COPY's binary format, which leaves
+    the text as it is (the text format would escape every backslash of the JSON's own
+    escapes); Python joins 1000 of them into an array. The object is built in the export
+    query's own select list (row_shape ROW_JSON), so the parallel workers build it; built
+    around the query (`SELECT row_to_json(e) FROM (the query) e`), it fell to the one
+    process that merges the workers' sorted rows, which then bounded the export.
   - XLSX: one text column of XML a row (COPY_XLSX_ROWS), deflated in the response thread
     (zlib releases the GIL, so it overlaps the read-ahead).
   The second COPY is one statement for the rest of the download, so it runs without the
@@ -112,9 +113,12 @@ UTF8_BOM = "\ufeff".encode()
 # csat_export_row it is, to csat_xlsx_row (migration 0080).
 COPY_FIRST_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
 COPY_OTHER_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT csv)"
-COPY_XLSX_ROWS = "COPY (SELECT csat_xlsx_row(e::csat_export_row) FROM ({query}) e) TO STDOUT"
+COPY_XLSX_ROWS = "COPY (SELECT csat_xlsx_row(export_row::csat_export_row) FROM ({query}) export_row) TO STDOUT"
 # Binary COPY: each row's JSON text as it is, no COPY escaping to undo (CopyLines unframes it).
-COPY_JSON_ROWS = "COPY (SELECT row_to_json(e) FROM ({query}) e) TO STDOUT WITH (FORMAT binary)"
+COPY_JSON_ROWS = "COPY ({query}) TO STDOUT WITH (FORMAT binary)"
+# The export query's row_shape: its columns, or (JSON) each row's object built in the query itself.
+ROW_COLUMNS = "e.*"
+ROW_JSON = "to_json(e::csat_export_row)"
 COPY_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 COPY_BINARY_HEADER_BYTES = 19  # signature, flags, header extension length
 COPY_BINARY_TRAILER = b"\xff\xff"
@@ -182,7 +186,7 @@ class RatingExport:
         cannot be reached is given up for the primary.
         """
         query = db.load("ratings_export")
-        sql = EXPORT_MARK + query.sql(identifiers)
+        sql = EXPORT_MARK + query.sql({**identifiers, "row_shape": self.rows.row_shape})
         params = {**params, "spreadsheet_safe": self.rows.spreadsheet_safe}
         first = query.params({**params, "row_offset": 0, "row_limit": BATCH_ROWS})
         rest = query.params({**params, "row_offset": BATCH_ROWS, "row_limit": None})
@@ -340,6 +344,7 @@ class CopyRows:
     stop_patience = 0  # a COPY in flight would run to the export's end: cancel it at once
     copy_first = copy_rest = None  # COPY statements around the export query
     binary = False  # COPY's binary format, one column a row
+    row_shape = ROW_COLUMNS
 
     def __init__(self):
         self.more = False
@@ -376,8 +381,8 @@ class CopyRows:
 
 
 class JsonRows(CopyRows):
-    """NDJSON: PostgreSQL writes each row's JSON object (row_to_json, the list's keys in the
-    list's order); every 1000 rows become one JSON array on a line of its own."""
+    """NDJSON: PostgreSQL writes each row's JSON object (the list's keys in the list's order);
+    every 1000 rows become one JSON array on a line of its own."""
 
     content_type = "application/x-ndjson"
     extension = "jsonl"
@@ -385,6 +390,7 @@ class JsonRows(CopyRows):
     spreadsheet_safe = False
     copy_first = copy_rest = COPY_JSON_ROWS
     binary = True
+    row_shape = ROW_JSON
 
     @staticmethod
     def pack(lines):
