@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from csat import auth, cli, cors, db, errors, health, metrics, openapi, request_log
+from csat import api_docs, auth, cli, cors, db, errors, health, metrics, openapi, request_log
 from csat.config import Settings
 from csat.json import OrjsonProvider
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(api_docs.bp)
     for blueprint in _csat_blueprints():
         app.register_blueprint(blueprint)
     return app

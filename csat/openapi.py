@@ -121,6 +121,12 @@ OPERATIONS = {
                     "No token: keep it off the public internet."),
     "openapi.openapi_document": Operation(
         "operations", {"type": "object"}, database=False, description="This document."),
+    "api_docs.api_docs_page": Operation(
+        "operations", {"type": "string"}, database=False, content_type="text/html",
+        description="Swagger UI on this document, every file served by the service itself "
+                    "(no other host is contacted). Its operations need a token entered in "
+                    "Authorize. The page's files (docs/<version>/...) are static files and "
+                    "not listed here."),
     "ratings.ratings_list": Operation(
         "ratings", query=ListArgs, locale=True, errors=(422, 429), success=_LIST_OR_REPORT,
         description="Filters combine with AND, comma lists with OR. 422 when startDate is after "
@@ -176,7 +182,7 @@ def openapi_document():
 
 
 def build_document(app):
-    """The OpenAPI document of every route in app.url_map (static files aside)."""
+    """The OpenAPI document of every route in app.url_map (static files aside: is_static)."""
     marshmallow = MarshmallowPlugin()
     spec = APISpec(
         title="CSAT service",
@@ -192,7 +198,7 @@ def build_document(app):
     marshmallow.converter.add_parameter_attribute_function(_query_parameter_attributes)
     _add_components(spec)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
+        if is_static(rule.endpoint):
             continue
         view = app.view_functions[rule.endpoint]
         operation = OPERATIONS.get(rule.endpoint)
@@ -206,6 +212,11 @@ def build_document(app):
         }
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def is_static(endpoint):
+    """Static files: Flask's `static` endpoint, or a blueprint's (`<blueprint>.static`)."""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 def _add_components(spec):

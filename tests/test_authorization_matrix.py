@@ -3,7 +3,8 @@
 Function level: each endpoint accepts exactly the permissions of the contract (the
 original's table; `GET /csat/ticket/{id}` also `company-request-view`; new endpoints
 `menu-csat`), no token is a 401, a token without one of them a 403, and the operating
-endpoints need no token at all.
+endpoints and the API's documentation (the OpenAPI document, /csat/docs and its files) need
+no token at all.
 Object level: a rating, its ticket or its follow-up history outside the token's `locales`
 claim is a 404, for reads and writes alike (it does not exist for that caller); a list,
 export, summary, themes or agents request for a `localeId` outside the claim is a 403.
@@ -20,6 +21,7 @@ import psycopg2
 import pytest
 
 from app import create_app
+from csat.api_docs import ASSETS_VERSION
 from tests.conftest import ALL_PERMISSIONS, assert_boom, bearer, make_settings, make_token
 
 MENU, VIEW, ADD, UPDATE = ALL_PERMISSIONS
@@ -51,6 +53,8 @@ ENDPOINTS = {
     "readyz": Endpoint("GET", "/readyz", None),
     "metrics": Endpoint("GET", "/metrics", None),
     "openapi": Endpoint("GET", "/csat/openapi.json", None),
+    "API docs page": Endpoint("GET", "/csat/docs", None),
+    "API docs file": Endpoint("GET", f"/csat/docs/{ASSETS_VERSION}/swagger-ui-bundle.js", None),
 }
 
 PERMISSION_SETS = {
