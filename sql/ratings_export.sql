@@ -9,8 +9,8 @@
 -- than joined to the view: the view would read every rating a second time (a primary-key
 -- lookup per row, ~15% of the database's time on a million rows). tests/test_export.py
 -- compares exports with list pages, so the two definitions cannot drift apart unnoticed.
--- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006)
--- so a filtered export uses the same indexes as the list.
+-- The filter parameters are converted by csat_list_filters_of (sql/definitions), as in
+-- every query that filters ratings, so a filtered export uses the same indexes as the list.
 -- row_offset and row_limit cut the export in two (csat/exports.py): the first 1000 rows
 -- (LIMIT 1000: a fast-start plan that walks the sort's index and joins with nested loops, so
 -- the first batch is ready in milliseconds), then the rest (OFFSET 1000, no limit: planned as
@@ -24,25 +24,15 @@
 -- and for the asset URLs only the configured base URL their text starts with (a constant).
 -- Operators can export the same rows with
 --   psql ... -c "\copy (<this query with the variables filled in>) to 'out.csv' csv header"
-WITH params AS (
-    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
-           csat_arg_bigints(:'company_ids')         AS company_ids,
-           csat_arg_texts(:'sources')               AS sources,
-           csat_arg_texts(:'source_platforms')      AS source_platforms,
-           NULLIF(:'rating', '')::smallint          AS rating,
-           csat_arg_smallints(:'scores')            AS scores,
-           csat_arg_date(:'start_date')             AS start_date,
-           csat_arg_date(:'end_date')               AS end_date,
-           :'time_zone'::text                       AS time_zone,
-           csat_arg_integers(:'agent_ids')          AS agent_ids,
-           csat_arg_texts(:'carriers')              AS carriers,
-           NULLIF(:'has_comment', '')::boolean      AS has_comment,
-           NULLIF(:'follow_up', '')::text           AS follow_up,
-           NULLIF(:'search', '')::text              AS search,
-           csat_arg_texts(:'resolutions')           AS resolutions,
-           :'flag_base_url'::text                   AS flag_base_url,
-           :'carrier_logo_base_url'::text           AS carrier_logo_base_url,
-           :'spreadsheet_safe'::boolean             AS spreadsheet_safe
+WITH params AS NOT MATERIALIZED (
+    SELECT f.*,
+           :'flag_base_url'::text         AS flag_base_url,
+           :'carrier_logo_base_url'::text AS carrier_logo_base_url,
+           :'spreadsheet_safe'::boolean   AS spreadsheet_safe
+    FROM csat_list_filters_of(:'locale_ids', :'company_ids', :'sources', :'source_platforms',
+                              :'rating', :'scores', :'start_date', :'end_date', :'time_zone',
+                              :'agent_ids', :'carriers', :'has_comment', :'follow_up', :'search',
+                              :'resolutions') f
 )
 SELECT r.id                                                                    AS rating_id,
        r.score                                                                 AS rating,

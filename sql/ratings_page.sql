@@ -16,28 +16,18 @@
 -- remembers an updated or counted one with filter_version (sql/filtered_count_remember.sql).
 -- The page's rows come from csat_rating_rows_by_ids (migration 0020), whose 7-table join is
 -- planned once per connection instead of on every request.
--- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006),
--- and CTEs referenced more than once are NOT MATERIALIZED, so parameters reach the planner
--- as constants it folds into index conditions.
+-- The filter parameters are converted by csat_list_filters_of (sql/definitions), which the
+-- planner inlines, and CTEs referenced more than once are NOT MATERIALIZED, so parameters
+-- reach the planner as constants it folds into index conditions.
 WITH params AS NOT MATERIALIZED (
-    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
-           csat_arg_bigints(:'company_ids')         AS company_ids,
-           csat_arg_texts(:'sources')               AS sources,
-           csat_arg_texts(:'source_platforms')      AS source_platforms,
-           NULLIF(:'rating', '')::smallint              AS rating,
-           csat_arg_smallints(:'scores')            AS scores,
-           csat_arg_date(:'start_date')            AS start_date,
-           csat_arg_date(:'end_date')              AS end_date,
-           :'time_zone'::text                           AS time_zone,
-           csat_arg_integers(:'agent_ids')          AS agent_ids,
-           csat_arg_texts(:'carriers')              AS carriers,
-           NULLIF(:'has_comment', '')::boolean          AS has_comment,
-           NULLIF(:'follow_up', '')::text               AS follow_up,
-           NULLIF(:'search', '')::text                  AS search,
-           csat_arg_texts(:'resolutions')               AS resolutions,
-           :'flag_base_url'::text                       AS flag_base_url,
-           :'carrier_logo_base_url'::text               AS carrier_logo_base_url,
-           :'count_key'::text                           AS count_key
+    SELECT f.*,
+           :'flag_base_url'::text         AS flag_base_url,
+           :'carrier_logo_base_url'::text AS carrier_logo_base_url,
+           :'count_key'::text             AS count_key
+    FROM csat_list_filters_of(:'locale_ids', :'company_ids', :'sources', :'source_platforms',
+                              :'rating', :'scores', :'start_date', :'end_date', :'time_zone',
+                              :'agent_ids', :'carriers', :'has_comment', :'follow_up', :'search',
+                              :'resolutions') f
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*

@@ -40,25 +40,15 @@
 -- times the cost of the whole trend): the local midnights of the days the data can span are
 -- computed once as instants (see day_cells).
 WITH params AS NOT MATERIALIZED (
-    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
-           csat_arg_bigints(:'company_ids')         AS company_ids,
-           csat_arg_texts(:'sources')               AS sources,
-           csat_arg_texts(:'source_platforms')      AS source_platforms,
-           NULLIF(:'rating', '')::smallint          AS rating,
-           csat_arg_smallints(:'scores')            AS scores,
-           csat_arg_date(:'start_date')             AS start_date,
-           csat_arg_date(:'end_date')               AS end_date,
-           :'time_zone'::text                       AS time_zone,
-           csat_arg_integers(:'agent_ids')          AS agent_ids,
-           csat_arg_texts(:'carriers')              AS carriers,
-           NULLIF(:'has_comment', '')::boolean      AS has_comment,
-           NULLIF(:'follow_up', '')::text           AS follow_up,
-           NULLIF(:'search', '')::text              AS search,
-           csat_arg_texts(:'resolutions')           AS resolutions,
-           NULLIF(:'granularity', '')::text         AS granularity,
-           :'min_sample'::integer                   AS min_sample,
-           :'cache_key'::text                       AS cache_key,
-           csat_arg_bigints(:'company_keys')        AS company_keys
+    SELECT f.*,
+           NULLIF(:'granularity', '')::text  AS granularity,
+           :'min_sample'::integer            AS min_sample,
+           :'cache_key'::text                AS cache_key,
+           csat_arg_bigints(:'company_keys') AS company_keys
+    FROM csat_list_filters_of(:'locale_ids', :'company_ids', :'sources', :'source_platforms',
+                              :'rating', :'scores', :'start_date', :'end_date', :'time_zone',
+                              :'agent_ids', :'carriers', :'has_comment', :'follow_up', :'search',
+                              :'resolutions') f
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*

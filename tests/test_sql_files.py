@@ -86,3 +86,22 @@ def test_loader_and_psql_agree(path, shared_db):
     finally:
         conn.rollback()
         conn.close()
+
+
+FILTER_PARAMETERS = ("locale_ids", "company_ids", "sources", "source_platforms", "rating", "scores",
+                     "start_date", "end_date", "time_zone", "agent_ids", "carriers", "has_comment",
+                     "follow_up", "search", "resolutions")
+
+
+@pytest.mark.parametrize("path", [p for p in QUERY_FILES if "csat_filtered_ratings(" in p.read_text(encoding="utf-8")],
+                         ids=lambda p: p.name)
+def test_filter_parameters_are_converted_in_one_place(path):
+    """A query that filters ratings hands the filter parameters to csat_list_filters_of
+    (sql/definitions) once, in that order, and converts none of them itself."""
+    body = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith("--"))
+    call = re.findall(r"csat_list_filters_of\(([^)]*)\)", body)
+    assert len(call) == 1, f"{path.name}: one csat_list_filters_of(...) call"
+    assert re.findall(r":'(\w+)'", call[0]) == list(FILTER_PARAMETERS)
+    for name in FILTER_PARAMETERS:
+        assert body.count(f":'{name}'") == 1, f"{path.name}: :'{name}' outside csat_list_filters_of"
