@@ -1,4 +1,4 @@
--- migration_ledgers_check.sql: whether this database has the migrations ledger and the definitions ledger yet; one row (migrations, definitions).
+-- migration_ledgers_check.sql :one — whether this database has the migrations ledger and the definitions ledger yet; one row (migrations, definitions).
 -- Params: none.
 -- psql -d "$DATABASE_URL" -f sql/migration_ledgers_check.sql
 --

@@ -1,4 +1,4 @@
--- migrations_applied.sql: the migration versions already applied, oldest first, with the checksum recorded for each (NULL: none yet).
+-- migrations_applied.sql :many — the migration versions already applied, oldest first, with the checksum recorded for each (NULL: none yet).
 -- Params: none.
 -- psql -d "$DATABASE_URL" -f sql/migrations_applied.sql
 --

@@ -1,7 +1,36 @@
--- ratings_export.sql: every CSAT list row matching the filters, in the list's order, with no paging (report=true).
--- Params: row_offset bigint, row_limit bigint|empty (no limit), spreadsheet_safe boolean, locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), flag_base_url text, carrier_logo_base_url text
+-- ratings_export.sql :many — every CSAT list row matching the filters, in the list's order, with no paging (report=true).
+-- Params: row_offset bigint, row_limit bigint|empty (no limit), spreadsheet_safe boolean,
+--         locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty,
+--         source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty,
+--         start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty,
+--         carriers text[]|empty (lower-case), has_comment boolean|empty,
+--         follow_up text|empty (pending|done), search text|empty,
+--         resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved),
+--         flag_base_url text, carrier_logo_base_url text
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v row_offset=0 -v row_limit= -v spreadsheet_safe=false -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_export.sql
+-- psql -v row_offset=0 \
+--      -v row_limit= \
+--      -v spreadsheet_safe=false \
+--      -v locale_ids='{1,2}' \
+--      -v company_ids= \
+--      -v sources= \
+--      -v source_platforms= \
+--      -v rating= \
+--      -v scores='{1,2}' \
+--      -v start_date=2025-01-01 \
+--      -v end_date=2026-12-31 \
+--      -v time_zone=America/Mexico_City \
+--      -v agent_ids= \
+--      -v carriers= \
+--      -v has_comment= \
+--      -v follow_up= \
+--      -v search= \
+--      -v resolutions= \
+--      -v flag_base_url=https://assets.example.com/flags/ \
+--      -v carrier_logo_base_url=https://assets.example.com/carriers/ \
+--      -v sort_column=r.created_at \
+--      -v sort_direction=DESC \
+--      -d "$DATABASE_URL" -f sql/ratings_export.sql
 --
 -- The same filters (csat_filtered_ratings), columns, asset URL expressions and sort as
 -- ratings_page.sql, so an export equals the list's pages laid end to end. The row is

@@ -1,7 +1,36 @@
--- ratings_page.sql: one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), flag_base_url text, carrier_logo_base_url text, start bigint, length int, count_key text (filtered_count_cache's key for these filters)
+-- ratings_page.sql :many — one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty,
+--         source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty,
+--         start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty,
+--         carriers text[]|empty (lower-case), has_comment boolean|empty,
+--         follow_up text|empty (pending|done), search text|empty,
+--         resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved),
+--         flag_base_url text, carrier_logo_base_url text, start bigint, length int,
+--         count_key text (filtered_count_cache's key for these filters)
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v count_key=psql -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
+-- psql -v locale_ids='{1,2}' \
+--      -v company_ids= \
+--      -v sources= \
+--      -v source_platforms= \
+--      -v rating= \
+--      -v scores='{1,2}' \
+--      -v start_date=2025-01-01 \
+--      -v end_date=2026-12-31 \
+--      -v time_zone=America/Mexico_City \
+--      -v agent_ids= \
+--      -v carriers= \
+--      -v has_comment= \
+--      -v follow_up= \
+--      -v search= \
+--      -v resolutions= \
+--      -v flag_base_url=https://assets.example.com/flags/ \
+--      -v carrier_logo_base_url=https://assets.example.com/carriers/ \
+--      -v start=0 \
+--      -v length=5 \
+--      -v count_key=psql \
+--      -v sort_column=r.created_at \
+--      -v sort_direction=DESC \
+--      -d "$DATABASE_URL" -f sql/ratings_page.sql
 --
 -- The page's rating ids are chosen on ratings alone (ORDER BY + LIMIT/OFFSET through
 -- csat_filtered_ratings, which an index can serve), and only those rows are joined to

@@ -1,4 +1,4 @@
--- schema_definitions_create.sql: creates the ledger of the definition files (sql/definitions) applied to this database, if it has none yet.
+-- schema_definitions_create.sql :none — creates the ledger of the definition files (sql/definitions) applied to this database, if it has none yet.
 -- Params: none.
 -- psql -d "$DATABASE_URL" -f sql/schema_definitions_create.sql
 --

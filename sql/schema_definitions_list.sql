@@ -1,4 +1,4 @@
--- schema_definitions_list.sql: every function and view of the service's schema (not an extension's), with its definition and comment, and whether this transaction (re)defined it.
+-- schema_definitions_list.sql :many — every function and view of the service's schema (not an extension's), with its definition and comment, and whether this transaction (re)defined it.
 -- Params: none.
 -- psql -d "$DATABASE_URL" -f sql/schema_definitions_list.sql
 --

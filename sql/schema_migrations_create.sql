@@ -1,4 +1,4 @@
--- schema_migrations_create.sql: creates the migrations ledger if this database has none yet, and gives a ledger of an older release its checksum column.
+-- schema_migrations_create.sql :none — creates the migrations ledger if this database has none yet, and gives a ledger of an older release its checksum column.
 -- Params: none.
 -- psql -d "$DATABASE_URL" -f sql/schema_migrations_create.sql
 --

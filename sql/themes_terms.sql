@@ -1,6 +1,27 @@
--- themes_terms.sql: one row: the most frequent comment terms of detractors (1-2 stars) and promoters (4-5 stars) among the ratings matching the list filters, as two JSON arrays, with the rating_filter_version they were read at.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date, end_date date, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty, max_terms int
--- psql -v locale_ids= -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2026-08-03 -v end_date=2026-10-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v max_terms=30 -d "$DATABASE_URL" -f sql/themes_terms.sql
+-- themes_terms.sql :one — one row: the most frequent comment terms of detractors (1-2 stars) and promoters (4-5 stars) among the ratings matching the list filters, as two JSON arrays, with the rating_filter_version they were read at.
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty,
+--         source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty,
+--         start_date date, end_date date, time_zone text, agent_ids integer[]|empty,
+--         carriers text[]|empty (lower-case), has_comment boolean|empty,
+--         follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty,
+--         max_terms int
+-- psql -v locale_ids= \
+--      -v company_ids= \
+--      -v sources= \
+--      -v source_platforms= \
+--      -v rating= \
+--      -v scores= \
+--      -v start_date=2026-08-03 \
+--      -v end_date=2026-10-31 \
+--      -v time_zone=America/Mexico_City \
+--      -v agent_ids= \
+--      -v carriers= \
+--      -v has_comment= \
+--      -v follow_up= \
+--      -v search= \
+--      -v resolutions= \
+--      -v max_terms=30 \
+--      -d "$DATABASE_URL" -f sql/themes_terms.sql
 --
 -- The ratings are the list's (csat_filtered_ratings); their comments' terms were parsed when
 -- written (rating_comment_terms, migration 0026: stemmed, stop words removed, in the
