@@ -17,8 +17,8 @@ from tests.test_sql_files import psql_binary
 # A versioned migration that a scratch sql directory gains: it must never run while an applied
 # one has changed.
 SCRATCH_MIGRATION = """BEGIN;
-CREATE TABLE scratch_0090 (id integer);
-INSERT INTO schema_migrations (version) VALUES ('0090_scratch');
+CREATE TABLE scratch_0099 (id integer);
+INSERT INTO schema_migrations (version) VALUES ('0099_scratch');
 COMMIT;
 """
 
@@ -125,19 +125,19 @@ def test_a_changed_migration_is_refused_and_nothing_applied(databases, scratch_s
     assert _migrate(url, "--sql-dir", str(scratch_sql)).exit_code == 0
     edited = scratch_sql / "migrations" / "0004_rating_rows.sql"
     edited.write_text(edited.read_text(encoding="utf-8") + "-- an afterthought\n", encoding="utf-8")
-    (scratch_sql / "migrations" / "0090_scratch.sql").write_text(SCRATCH_MIGRATION, encoding="utf-8")
+    (scratch_sql / "migrations" / "0099_scratch.sql").write_text(SCRATCH_MIGRATION, encoding="utf-8")
     ledger = _rows(url, "migrations_applied")
 
     refused = _migrate(url, "--sql-dir", str(scratch_sql))
     assert refused.exit_code != 0, refused.output
     assert "0004_rating_rows.sql" in refused.output
-    assert "0090_scratch" not in refused.output
+    assert "0099_scratch" not in refused.output
     assert _rows(url, "migrations_applied") == ledger
 
     status = _migrate(url, "--status", "--sql-dir", str(scratch_sql))
     assert status.exit_code == 0, status.output
     assert "  changed     0004_rating_rows\n" in status.output
-    assert "  pending     0090_scratch\n" in status.output
+    assert "  pending     0099_scratch\n" in status.output
     assert "  applied     0005_list_indexes\n" in status.output
     assert _rows(url, "migrations_applied") == ledger
 
@@ -145,40 +145,32 @@ def test_a_changed_migration_is_refused_and_nothing_applied(databases, scratch_s
     shutil.copy(SQL_DIR / "migrations" / "0004_rating_rows.sql", edited)
     resumed = _migrate(url, "--sql-dir", str(scratch_sql))
     assert resumed.exit_code == 0, resumed.output
-    assert _versions(url)[-1] == "0090_scratch"
+    assert _versions(url)[-1] == "0099_scratch"
 
 
 def test_a_changed_definition_is_applied_again(databases, scratch_sql):
     url = databases.url(databases.create("changed_definition"))
     assert _migrate(url, "--sql-dir", str(scratch_sql)).exit_code == 0
-    quoted = [{"cell": "'=1"}]
-    assert _cell(url) == quoted
+    key = ("function", "csat_export_text(text,boolean)")
+    quoted, doubled = "THEN '''' || value", "THEN '''''' || value"
+    # pg_get_functiondef gives the quote back as ''''::text, the doubled one as ''''''::text.
+    assert "(''''::text || value)" in _definitions(url)[key][0]
 
     path = scratch_sql / "definitions" / "10_csat_export_text.sql"
-    text = path.read_text(encoding="utf-8")
-    assert "THEN '''' || value" in text
-    path.write_text(text.replace("THEN '''' || value", "THEN '''''' || value"), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace(quoted, doubled), encoding="utf-8")
+    before = _definitions(url)
     status = _migrate(url, "--status", "--sql-dir", str(scratch_sql))
     assert "  changed     10_csat_export_text.sql\n" in status.output
-    assert _cell(url) == quoted
+    assert _definitions(url) == before
 
     changed = _migrate(url, "--sql-dir", str(scratch_sql))
     assert changed.exit_code == 0, changed.output
     assert "applying definitions/10_csat_export_text.sql" in changed.output
     assert "applied 1 definition file(s)" in changed.output
-    assert _cell(url) == [{"cell": "''=1"}]
+    after = _definitions(url)
+    assert "(''''''::text || value)" in after[key][0]
+    assert {k: v for k, v in after.items() if k != key} == {k: v for k, v in before.items() if k != key}
     assert "database is up to date" in _migrate(url, "--sql-dir", str(scratch_sql)).output
-
-
-def _cell(url):
-    """csat_export_text('=1', true) on `url`: the quoted cell of the Excel-ready CSV."""
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT csat_export_text('=1', true) AS cell")
-            return [{"cell": row[0]} for row in cursor.fetchall()]
-    finally:
-        conn.close()
 
 
 def test_every_function_and_view_has_exactly_one_definition_file(fresh_db):
