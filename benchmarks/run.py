@@ -294,7 +294,7 @@ def apply_migrations(url):
 
     conn = psycopg2.connect(url)
     try:
-        applied = apply_pending(conn, log=say)
+        applied = apply_pending(conn, log=say).applied
         with conn.cursor() as cursor:
             cursor.execute("SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class "
                            "WHERE oid = 'ratings'::regclass")

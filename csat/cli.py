@@ -1,6 +1,8 @@
 """Operator commands: `flask migrate`, `flask seed`, `flask token`."""
 
+import collections
 import time
+from pathlib import Path
 
 import click
 import psycopg2
@@ -16,14 +18,44 @@ def _connect():
 
 @click.command("migrate")
 @with_appcontext
-def migrate_command():
-    """Apply pending migrations from sql/migrations (safe to run again)."""
+@click.option("--status", "show_status", is_flag=True,
+              help="List applied, pending and changed migrations and the definitions' state; "
+                   "change nothing.")
+@click.option("--sql-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=migrations.SQL_DIR, show_default=True,
+              help="The sql directory whose migrations/ and definitions/ to use.")
+def migrate_command(show_status, sql_dir):
+    """Apply pending migrations, then changed definitions (safe to run again)."""
     conn = _connect()
     try:
-        applied = migrations.apply_pending(conn, log=click.echo)
+        if show_status:
+            _echo_status(*migrations.status(conn, sql_dir))
+            return
+        try:
+            done = migrations.apply_pending(conn, log=click.echo, sql_dir=sql_dir)
+        except migrations.ChangedMigrations as exc:
+            raise click.ClickException(str(exc)) from None
     finally:
         conn.close()
-    click.echo(f"applied {len(applied)} migration(s)" if applied else "database is up to date")
+    if done.applied:
+        click.echo(f"applied {len(done.applied)} migration(s)")
+    if done.definitions:
+        click.echo(f"applied {len(done.definitions)} definition file(s)")
+    if not (done.applied or done.definitions):
+        click.echo("database is up to date")
+
+
+def _echo_status(migration_states, definition_states):
+    for title, states, meanings in (("migrations", migration_states, migrations.MIGRATION_STATES),
+                                    ("definitions", definition_states, migrations.DEFINITION_STATES)):
+        counts = collections.Counter(states.values())
+        click.echo(f"{title}: " + (", ".join(f"{counts[state]} {state}" for state in meanings
+                                             if counts[state]) or "none"))
+        for name, state in states.items():
+            click.echo(f"  {state:<10}  {name}")
+        for state in list(meanings)[1:]:  # the first is "as it should be"
+            if counts[state]:
+                click.echo(f"  ({state}: {meanings[state]})")
 
 
 @click.command("seed")

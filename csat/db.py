@@ -4,6 +4,10 @@ Query files in sql/ use psql's variables so operators can run them as they are:
 ``:'name'`` is a parameter (always with an explicit cast) and ``:name`` an identifier such
 as a sort column. The loader turns parameters into psycopg2 placeholders and fills
 identifiers only from values the caller passes, which must come from a whitelist.
+A query file's first line says what it returns, as sqlc and PugSQL headers do
+(``-- ratings_page.sql :many — ...``): ``:one`` at most one row (fetch_one), ``:many`` any
+number (fetch_all, or the export's stream), ``:none`` no rows (execute). run_on refuses a
+call that fetches otherwise, so a caller and its file cannot disagree unnoticed.
 
 Works through PgBouncer in transaction pooling mode, with a stock configuration:
 - No session state. Connections send no startup `options` (PgBouncer refuses them) and
@@ -60,6 +64,10 @@ IDLE_IN_TRANSACTION_TIMEOUT_MS = 60000
 # A replica that takes longer than this to say how far it got is not fit to serve reads.
 REPLICA_CHECK_TIMEOUT_MS = 1000
 
+_RETURNS = re.compile(r"^-- \S+\.sql :(one|many|none) — ")
+# What each fetch of run_on reads, as a query file's header says it.
+_FETCH_RETURNS = {"one": "one", "all": "many", "rowcount": "none"}
+
 # Identifiers: a (qualified) name, a sort direction, all of a relation's columns (`e.*`), or a
 # function of a relation's row, optionally cast (`to_json(e::csat_export_row)`).
 _SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$|^(ASC|DESC)( NULLS (FIRST|LAST))?$"
@@ -75,6 +83,9 @@ class SqlQuery:
 
     def __init__(self, name, text):
         self.name = name
+        returns = _RETURNS.match(text)
+        # one, many or none (the header's); None for the seed's files, which have no such line.
+        self.returns = returns.group(1) if returns else None
         body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
         body = body.replace("%", "%%")
         self.parameters = tuple(dict.fromkeys(_PARAMETER.findall(body)))
@@ -431,6 +442,8 @@ def run_on(conn, name, params=None, *, identifiers=None, fetch="all", statement_
     goes first in the same query string (one round trip; its values end with the transaction).
     mark: a comment put before it all, which pg_stat_activity shows (the export's)."""
     query = load(name)
+    if query.returns != _FETCH_RETURNS[fetch]:
+        raise ValueError(f"{name}.sql returns :{query.returns}, not what fetch={fetch!r} reads")
     sql, values = query.sql(identifiers), query.params(params or {})
     if statement_timeout_ms is not None:
         sql, values = with_transaction_settings(sql, values, statement_timeout_ms)

@@ -50,6 +50,6 @@ def _prune_now_and_then():
 
 def _quietly(query, params):
     try:
-        db.fetch_all(query, params, role="primary")
+        db.fetch_one(query, params, role="primary")
     except (psycopg2.Error, ServiceUnavailable) as exc:
         log.warning("%s: not stored (%s)", query, str(exc).strip())

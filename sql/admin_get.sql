@@ -1,4 +1,4 @@
--- admin_get.sql: one administrator by id (id, name, active, read_position, read_position_age_ms), or no row.
+-- admin_get.sql :one — one administrator by id (id, name, active, read_position, read_position_age_ms), or no row.
 -- Params: admin_id integer
 -- psql -v admin_id=1 -d "$DATABASE_URL" -f sql/admin_get.sql
 --

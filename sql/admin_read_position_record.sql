@@ -1,4 +1,4 @@
--- admin_read_position_record.sql: remembers the primary's WAL position as the admin's read position (one row: recorded).
+-- admin_read_position_record.sql :one — remembers the primary's WAL position as the admin's read position (one row: recorded).
 -- Params: admin_id integer
 -- psql -v admin_id=1 -d "$DATABASE_URL" -f sql/admin_read_position_record.sql
 --

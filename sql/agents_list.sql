@@ -1,4 +1,4 @@
--- agents_list.sql: active administrators by name as filter options {id, value, label, text}.
+-- agents_list.sql :many — active administrators by name as filter options {id, value, label, text}.
 -- With locale ids, only agents assigned to at least one ticket of a company in those locales.
 -- Params: locale_ids smallint[]|empty (empty: every active administrator)
 -- psql -v locale_ids='{1,2}' -d "$DATABASE_URL" -f sql/agents_list.sql

@@ -1,4 +1,4 @@
--- export_session_setup.sql: applies an export's transaction-local settings and returns them (statement_timeout, jit, cursor_tuple_fraction, enable_memoize).
+-- export_session_setup.sql :one — applies an export's transaction-local settings and returns them (statement_timeout, jit, cursor_tuple_fraction, enable_memoize).
 -- Params: statement_timeout_ms integer (0: no limit)
 -- psql -v statement_timeout_ms=0 -d "$DATABASE_URL" -f sql/export_session_setup.sql
 --

@@ -1,4 +1,4 @@
--- export_slot_claim.sql: the export slot (0-based) the admin holds until the transaction ends, or NULL when all slots are taken.
+-- export_slot_claim.sql :one — the export slot (0-based) the admin holds until the transaction ends, or NULL when all slots are taken.
 -- Params: admin_id integer, max_exports integer
 -- psql -v admin_id=1 -v max_exports=2 -d "$DATABASE_URL" -f sql/export_slot_claim.sql
 --

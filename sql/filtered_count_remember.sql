@@ -1,4 +1,4 @@
--- filtered_count_remember.sql: remembers a filter's recordsFiltered at the rating_filter_version it was read at, for every worker; one row (key, version) when it replaced an older one, none otherwise.
+-- filtered_count_remember.sql :one — remembers a filter's recordsFiltered at the rating_filter_version it was read at, for every worker; one row (key, version) when it replaced an older one, none otherwise.
 -- Params: key text, version bigint, ratings bigint
 -- psql -v key=psql -v version=1 -v ratings=0 -d "$DATABASE_URL" -f sql/filtered_count_remember.sql
 --

@@ -1,7 +1,12 @@
--- follow_up_create.sql: creates a rating's follow-up unless it already has one; one row (found, created).
+-- follow_up_create.sql :one — creates a rating's follow-up unless it already has one; one row (found, created).
 -- found: the rating exists and is in the caller's locales; created: this statement wrote the follow-up.
--- Params: rating_id bigint, comments text, admin_id integer, locale_ids smallint[]|empty (empty: every locale)
--- psql -v rating_id=1 -v comments='Called the customer back' -v admin_id=1 -v locale_ids= -d "$DATABASE_URL" -f sql/follow_up_create.sql
+-- Params: rating_id bigint, comments text, admin_id integer,
+--         locale_ids smallint[]|empty (empty: every locale)
+-- psql -v rating_id=1 \
+--      -v comments='Called the customer back' \
+--      -v admin_id=1 \
+--      -v locale_ids= \
+--      -d "$DATABASE_URL" -f sql/follow_up_create.sql
 --
 -- Concurrent creators meet at the primary key: ON CONFLICT DO NOTHING makes all but the first
 -- wait for it to commit and then write nothing, so exactly one of them reports created.

@@ -1,4 +1,4 @@
--- follow_up_history.sql: every text a rating's follow-up has had, newest first, with authors; no row for an unknown or hidden rating.
+-- follow_up_history.sql :many — every text a rating's follow-up has had, newest first, with authors; no row for an unknown or hidden rating.
 -- Params: rating_id bigint, locale_ids smallint[]|empty (empty: every locale)
 -- psql -v rating_id=16 -v locale_ids= -d "$DATABASE_URL" -f sql/follow_up_history.sql
 --

@@ -1,7 +1,12 @@
--- follow_up_update.sql: replaces a rating's follow-up text, moving the old one to history; one row (found, updated).
+-- follow_up_update.sql :one — replaces a rating's follow-up text, moving the old one to history; one row (found, updated).
 -- found: the rating exists and is in the caller's locales; updated: it had a follow-up and this statement replaced it.
--- Params: rating_id bigint, comments text, admin_id integer, locale_ids smallint[]|empty (empty: every locale)
--- psql -v rating_id=16 -v comments='Refund issued, customer informed' -v admin_id=1 -v locale_ids= -d "$DATABASE_URL" -f sql/follow_up_update.sql
+-- Params: rating_id bigint, comments text, admin_id integer,
+--         locale_ids smallint[]|empty (empty: every locale)
+-- psql -v rating_id=16 \
+--      -v comments='Refund issued, customer informed' \
+--      -v admin_id=1 \
+--      -v locale_ids= \
+--      -d "$DATABASE_URL" -f sql/follow_up_update.sql
 --
 -- Concurrent editors queue on the row lock. Under READ COMMITTED a waiting FOR UPDATE resumes
 -- on the newest row version, so each editor archives exactly the text the previous one wrote.

@@ -1,4 +1,4 @@
--- rating_changes_prune.sql: forgets logged rating changes older than the retention, and the remembered answers that needed them; one row (changes, counts, summaries deleted; the new horizon).
+-- rating_changes_prune.sql :one — forgets logged rating changes older than the retention, and the remembered answers that needed them; one row (changes, counts, summaries deleted; the new horizon).
 -- Params: retention_seconds int
 -- psql -v retention_seconds=86400 -d "$DATABASE_URL" -f sql/rating_changes_prune.sql
 --

@@ -1,4 +1,4 @@
--- rating_details.sql: one rating's details (list fields plus customer, agents, resolution hours, latest ticket comment) and its locale_id, by rating id or by ticket id; no row when there is none.
+-- rating_details.sql :one — one rating's details (list fields plus customer, agents, resolution hours, latest ticket comment) and its locale_id, by rating id or by ticket id; no row when there is none.
 -- Params: rating_id bigint|empty, ticket_id bigint|empty (give exactly one)
 -- psql -v rating_id=1 -v ticket_id= -d "$DATABASE_URL" -f sql/rating_details.sql
 --

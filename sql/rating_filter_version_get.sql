@@ -1,4 +1,4 @@
--- rating_filter_version_get.sql: the current rating_filter_version (one row, one column: version).
+-- rating_filter_version_get.sql :one — the current rating_filter_version (one row, one column: version).
 -- Params: none.
 -- psql -d "$DATABASE_URL" -f sql/rating_filter_version_get.sql
 --

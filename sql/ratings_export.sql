@@ -1,7 +1,39 @@
--- ratings_export.sql: every CSAT list row matching the filters, in the list's order, with no paging (report=true).
--- Params: row_offset bigint, row_limit bigint|empty (no limit), spreadsheet_safe boolean, locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), flag_base_url text, carrier_logo_base_url text
--- Identifiers: row_shape e.*|to_json(e::csat_export_row), sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v row_offset=0 -v row_limit= -v spreadsheet_safe=false -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v row_shape='e.*' -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_export.sql
+-- ratings_export.sql :many — every CSAT list row matching the filters, in the list's order, with no paging (report=true).
+-- Params: row_offset bigint, row_limit bigint|empty (no limit), spreadsheet_safe boolean,
+--         locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty,
+--         source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty,
+--         start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty,
+--         carriers text[]|empty (lower-case), has_comment boolean|empty,
+--         follow_up text|empty (pending|done), search text|empty,
+--         resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved),
+--         flag_base_url text, carrier_logo_base_url text
+-- Identifiers: row_shape e.*|to_json(e::csat_export_row),
+--              sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source,
+--              sort_direction ASC|DESC
+-- psql -v row_offset=0 \
+--      -v row_limit= \
+--      -v spreadsheet_safe=false \
+--      -v locale_ids='{1,2}' \
+--      -v company_ids= \
+--      -v sources= \
+--      -v source_platforms= \
+--      -v rating= \
+--      -v scores='{1,2}' \
+--      -v start_date=2025-01-01 \
+--      -v end_date=2026-12-31 \
+--      -v time_zone=America/Mexico_City \
+--      -v agent_ids= \
+--      -v carriers= \
+--      -v has_comment= \
+--      -v follow_up= \
+--      -v search= \
+--      -v resolutions= \
+--      -v flag_base_url=https://assets.example.com/flags/ \
+--      -v carrier_logo_base_url=https://assets.example.com/carriers/ \
+--      -v row_shape='e.*' \
+--      -v sort_column=r.created_at \
+--      -v sort_direction=DESC \
+--      -d "$DATABASE_URL" -f sql/ratings_export.sql
 --
 -- The same filters (csat_filtered_ratings), columns, asset URL expressions and sort as
 -- ratings_page.sql, so an export equals the list's pages laid end to end. The row is
@@ -9,8 +41,8 @@
 -- than joined to the view: the view would read every rating a second time (a primary-key
 -- lookup per row, ~15% of the database's time on a million rows). tests/test_export.py
 -- compares exports with list pages, so the two definitions cannot drift apart unnoticed.
--- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006)
--- so a filtered export uses the same indexes as the list.
+-- The filter parameters are converted by csat_list_filters_of (sql/definitions), as in
+-- every query that filters ratings, so a filtered export uses the same indexes as the list.
 -- row_offset and row_limit cut the export in two (csat/exports.py): the first 1000 rows
 -- (LIMIT 1000: a fast-start plan that walks the sort's index and joins with nested loops, so
 -- the first batch is ready in milliseconds), then the rest (OFFSET 1000, no limit: planned as
@@ -29,25 +61,15 @@
 -- The cast to csat_export_row (migration 0080) gives the object its keys in one step.
 -- Operators can export the same rows with
 --   psql ... -c "\copy (<this query with the variables filled in>) to 'out.csv' csv header"
-WITH params AS (
-    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
-           csat_arg_bigints(:'company_ids')         AS company_ids,
-           csat_arg_texts(:'sources')               AS sources,
-           csat_arg_texts(:'source_platforms')      AS source_platforms,
-           NULLIF(:'rating', '')::smallint          AS rating,
-           csat_arg_smallints(:'scores')            AS scores,
-           csat_arg_date(:'start_date')             AS start_date,
-           csat_arg_date(:'end_date')               AS end_date,
-           :'time_zone'::text                       AS time_zone,
-           csat_arg_integers(:'agent_ids')          AS agent_ids,
-           csat_arg_texts(:'carriers')              AS carriers,
-           NULLIF(:'has_comment', '')::boolean      AS has_comment,
-           NULLIF(:'follow_up', '')::text           AS follow_up,
-           NULLIF(:'search', '')::text              AS search,
-           csat_arg_texts(:'resolutions')           AS resolutions,
-           :'flag_base_url'::text                   AS flag_base_url,
-           :'carrier_logo_base_url'::text           AS carrier_logo_base_url,
-           :'spreadsheet_safe'::boolean             AS spreadsheet_safe
+WITH params AS NOT MATERIALIZED (
+    SELECT f.*,
+           :'flag_base_url'::text         AS flag_base_url,
+           :'carrier_logo_base_url'::text AS carrier_logo_base_url,
+           :'spreadsheet_safe'::boolean   AS spreadsheet_safe
+    FROM csat_list_filters_of(:'locale_ids', :'company_ids', :'sources', :'source_platforms',
+                              :'rating', :'scores', :'start_date', :'end_date', :'time_zone',
+                              :'agent_ids', :'carriers', :'has_comment', :'follow_up', :'search',
+                              :'resolutions') f
 )
 SELECT :row_shape
 FROM params p,

@@ -1,7 +1,36 @@
--- ratings_page.sql: one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), flag_base_url text, carrier_logo_base_url text, start bigint, length int, count_key text (filtered_count_cache's key for these filters)
+-- ratings_page.sql :many — one page of CSAT list rows in order, each carrying recordsTotal and recordsFiltered; an empty page is one row of counts with NULL row fields.
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty,
+--         source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty,
+--         start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty,
+--         carriers text[]|empty (lower-case), has_comment boolean|empty,
+--         follow_up text|empty (pending|done), search text|empty,
+--         resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved),
+--         flag_base_url text, carrier_logo_base_url text, start bigint, length int,
+--         count_key text (filtered_count_cache's key for these filters)
 -- Identifiers: sort_column r.reference_id|r.score|r.company_id|r.created_at|r.source, sort_direction ASC|DESC
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores='{1,2}' -v start_date=2025-01-01 -v end_date=2026-12-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v flag_base_url=https://assets.example.com/flags/ -v carrier_logo_base_url=https://assets.example.com/carriers/ -v start=0 -v length=5 -v count_key=psql -v sort_column=r.created_at -v sort_direction=DESC -d "$DATABASE_URL" -f sql/ratings_page.sql
+-- psql -v locale_ids='{1,2}' \
+--      -v company_ids= \
+--      -v sources= \
+--      -v source_platforms= \
+--      -v rating= \
+--      -v scores='{1,2}' \
+--      -v start_date=2025-01-01 \
+--      -v end_date=2026-12-31 \
+--      -v time_zone=America/Mexico_City \
+--      -v agent_ids= \
+--      -v carriers= \
+--      -v has_comment= \
+--      -v follow_up= \
+--      -v search= \
+--      -v resolutions= \
+--      -v flag_base_url=https://assets.example.com/flags/ \
+--      -v carrier_logo_base_url=https://assets.example.com/carriers/ \
+--      -v start=0 \
+--      -v length=5 \
+--      -v count_key=psql \
+--      -v sort_column=r.created_at \
+--      -v sort_direction=DESC \
+--      -d "$DATABASE_URL" -f sql/ratings_page.sql
 --
 -- The page's rating ids are chosen on ratings alone (ORDER BY + LIMIT/OFFSET through
 -- csat_filtered_ratings, which an index can serve), and only those rows are joined to
@@ -16,28 +45,18 @@
 -- remembers an updated or counted one with filter_version (sql/filtered_count_remember.sql).
 -- The page's rows come from csat_rating_rows_by_ids (migration 0020), whose 7-table join is
 -- planned once per connection instead of on every request.
--- Array and date parameters go through the IMMUTABLE csat_arg_* converters (migration 0006),
--- and CTEs referenced more than once are NOT MATERIALIZED, so parameters reach the planner
--- as constants it folds into index conditions.
+-- The filter parameters are converted by csat_list_filters_of (sql/definitions), which the
+-- planner inlines, and CTEs referenced more than once are NOT MATERIALIZED, so parameters
+-- reach the planner as constants it folds into index conditions.
 WITH params AS NOT MATERIALIZED (
-    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
-           csat_arg_bigints(:'company_ids')         AS company_ids,
-           csat_arg_texts(:'sources')               AS sources,
-           csat_arg_texts(:'source_platforms')      AS source_platforms,
-           NULLIF(:'rating', '')::smallint              AS rating,
-           csat_arg_smallints(:'scores')            AS scores,
-           csat_arg_date(:'start_date')            AS start_date,
-           csat_arg_date(:'end_date')              AS end_date,
-           :'time_zone'::text                           AS time_zone,
-           csat_arg_integers(:'agent_ids')          AS agent_ids,
-           csat_arg_texts(:'carriers')              AS carriers,
-           NULLIF(:'has_comment', '')::boolean          AS has_comment,
-           NULLIF(:'follow_up', '')::text               AS follow_up,
-           NULLIF(:'search', '')::text                  AS search,
-           csat_arg_texts(:'resolutions')               AS resolutions,
-           :'flag_base_url'::text                       AS flag_base_url,
-           :'carrier_logo_base_url'::text               AS carrier_logo_base_url,
-           :'count_key'::text                           AS count_key
+    SELECT f.*,
+           :'flag_base_url'::text         AS flag_base_url,
+           :'carrier_logo_base_url'::text AS carrier_logo_base_url,
+           :'count_key'::text             AS count_key
+    FROM csat_list_filters_of(:'locale_ids', :'company_ids', :'sources', :'source_platforms',
+                              :'rating', :'scores', :'start_date', :'end_date', :'time_zone',
+                              :'agent_ids', :'carriers', :'has_comment', :'follow_up', :'search',
+                              :'resolutions') f
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*

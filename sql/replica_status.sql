@@ -1,4 +1,4 @@
--- replica_status.sql: how far a read replica has got (one row: in_recovery, received_position, replay_position).
+-- replica_status.sql :one — how far a read replica has got (one row: in_recovery, received_position, replay_position).
 -- Params: none.
 -- psql -d "$DATABASE_READ_URL" -f sql/replica_status.sql
 --

@@ -1,4 +1,4 @@
--- seed_counts_list.sql: the exact number of rows in each table the seed fills, in load order; one row (table_name, rows) per table.
+-- seed_counts_list.sql :many — the exact number of rows in each table the seed fills, in load order; one row (table_name, rows) per table.
 -- Params: none.
 -- psql -d "$DATABASE_URL" -f sql/seed_counts_list.sql
 --

@@ -1,6 +1,7 @@
--- seed_indexes_list.sql: the bulk tables' indexes the seed drops before its load (not those of constraints), each with its definition and comment.
+-- seed_indexes_list.sql :many — the bulk tables' indexes the seed drops before its load (not those of constraints), each with its definition and comment.
 -- Params: bulk regclass[] (the tables whose indexes are built after the load)
--- psql -v bulk='{tickets,ticket_comments,ratings,rating_follow_ups,rating_follow_up_history}' -d "$DATABASE_URL" -f sql/seed_indexes_list.sql
+-- psql -v bulk='{tickets,ticket_comments,ratings,rating_follow_ups,rating_follow_up_history}' \
+--      -d "$DATABASE_URL" -f sql/seed_indexes_list.sql
 --
 -- Replica identity and CLUSTER indexes are left alone. table_name and name (as PostgreSQL quotes
 -- them) key the journal seed_pending_keys; index_identifier is the raw parts the seed composes

@@ -1,6 +1,9 @@
--- seed_keys_list.sql: the constraints the seed drops before its load, each with its definition and comment: foreign keys first.
--- Params: seeded regclass[] (the tables the seed fills), bulk regclass[] (those whose keys are built after the load)
--- psql -v seeded='{locales,companies,users,carriers,administrators,ticket_types,ticket_statuses,tickets,ticket_comments,ratings,rating_follow_ups,rating_follow_up_history}' -v bulk='{tickets,ticket_comments,ratings,rating_follow_ups,rating_follow_up_history}' -d "$DATABASE_URL" -f sql/seed_keys_list.sql
+-- seed_keys_list.sql :many — the constraints the seed drops before its load, each with its definition and comment: foreign keys first.
+-- Params: seeded regclass[] (the tables the seed fills),
+--         bulk regclass[] (those whose keys are built after the load)
+-- psql -v seeded='{locales,companies,users,carriers,administrators,ticket_types,ticket_statuses,tickets,ticket_comments,ratings,rating_follow_ups,rating_follow_up_history}' \
+--      -v bulk='{tickets,ticket_comments,ratings,rating_follow_ups,rating_follow_up_history}' \
+--      -d "$DATABASE_URL" -f sql/seed_keys_list.sql
 --
 -- Foreign keys of the seeded tables and into the bulk tables, then the bulk tables' primary key,
 -- unique and exclusion constraints. table_name and name (as PostgreSQL quotes them) key the

@@ -1,4 +1,4 @@
--- seed_session_setup.sql: applies the seed's session settings on one of its connections and returns them.
+-- seed_session_setup.sql :one — applies the seed's session settings on one of its connections and returns them.
 -- Params: none
 -- psql -d "$DATABASE_URL" -f sql/seed_session_setup.sql
 --

@@ -1,6 +1,33 @@
--- summary_figures.sql: one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), the rating_filter_version they were read at, how they were had (computed, updated, remembered) and the cells to remember.
--- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty, source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty, start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty, carriers text[]|empty (lower-case), has_comment boolean|empty, follow_up text|empty (pending|done), search text|empty, resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved), granularity text|empty (day|week|month), min_sample int, cache_key text (summary_cell_cache's key for these filters and dates), company_keys bigint[]|empty (the companies to show; empty: the 25 at risk)
--- psql -v locale_ids='{1,2}' -v company_ids= -v sources= -v source_platforms= -v rating= -v scores= -v start_date=2025-01-01 -v end_date=2025-03-31 -v time_zone=America/Mexico_City -v agent_ids= -v carriers= -v has_comment= -v follow_up= -v search= -v resolutions= -v granularity= -v min_sample=30 -v cache_key=psql -v company_keys= -d "$DATABASE_URL" -f sql/summary_figures.sql
+-- summary_figures.sql :one — one row of CSAT figures for the ratings matching the list filters: headline (total, average, csat %, count per score, with_comment, detractors), the range, breakdowns (JSON), trend points (JSON), the rating_filter_version they were read at, how they were had (computed, updated, remembered) and the cells to remember.
+-- Params: locale_ids smallint[]|empty, company_ids bigint[]|empty, sources text[]|empty,
+--         source_platforms text[]|empty, rating smallint|empty, scores smallint[]|empty,
+--         start_date date|empty, end_date date|empty, time_zone text, agent_ids integer[]|empty,
+--         carriers text[]|empty (lower-case), has_comment boolean|empty,
+--         follow_up text|empty (pending|done), search text|empty,
+--         resolutions text[]|empty (under_4h|4h_to_24h|1d_to_3d|over_3d|unresolved),
+--         granularity text|empty (day|week|month), min_sample int,
+--         cache_key text (summary_cell_cache's key for these filters and dates),
+--         company_keys bigint[]|empty (the companies to show; empty: the 25 at risk)
+-- psql -v locale_ids='{1,2}' \
+--      -v company_ids= \
+--      -v sources= \
+--      -v source_platforms= \
+--      -v rating= \
+--      -v scores= \
+--      -v start_date=2025-01-01 \
+--      -v end_date=2025-03-31 \
+--      -v time_zone=America/Mexico_City \
+--      -v agent_ids= \
+--      -v carriers= \
+--      -v has_comment= \
+--      -v follow_up= \
+--      -v search= \
+--      -v resolutions= \
+--      -v granularity= \
+--      -v min_sample=30 \
+--      -v cache_key=psql \
+--      -v company_keys= \
+--      -d "$DATABASE_URL" -f sql/summary_figures.sql
 --
 -- The same filters as the list (csat_filtered_ratings), so `total` equals the list's
 -- recordsFiltered. Every figure is rolled up from cells, sums that add: per carrier and
@@ -40,25 +67,15 @@
 -- times the cost of the whole trend): the local midnights of the days the data can span are
 -- computed once as instants (see day_cells).
 WITH params AS NOT MATERIALIZED (
-    SELECT csat_arg_smallints(:'locale_ids')        AS locale_ids,
-           csat_arg_bigints(:'company_ids')         AS company_ids,
-           csat_arg_texts(:'sources')               AS sources,
-           csat_arg_texts(:'source_platforms')      AS source_platforms,
-           NULLIF(:'rating', '')::smallint          AS rating,
-           csat_arg_smallints(:'scores')            AS scores,
-           csat_arg_date(:'start_date')             AS start_date,
-           csat_arg_date(:'end_date')               AS end_date,
-           :'time_zone'::text                       AS time_zone,
-           csat_arg_integers(:'agent_ids')          AS agent_ids,
-           csat_arg_texts(:'carriers')              AS carriers,
-           NULLIF(:'has_comment', '')::boolean      AS has_comment,
-           NULLIF(:'follow_up', '')::text           AS follow_up,
-           NULLIF(:'search', '')::text              AS search,
-           csat_arg_texts(:'resolutions')           AS resolutions,
-           NULLIF(:'granularity', '')::text         AS granularity,
-           :'min_sample'::integer                   AS min_sample,
-           :'cache_key'::text                       AS cache_key,
-           csat_arg_bigints(:'company_keys')        AS company_keys
+    SELECT f.*,
+           NULLIF(:'granularity', '')::text  AS granularity,
+           :'min_sample'::integer            AS min_sample,
+           :'cache_key'::text                AS cache_key,
+           csat_arg_bigints(:'company_keys') AS company_keys
+    FROM csat_list_filters_of(:'locale_ids', :'company_ids', :'sources', :'source_platforms',
+                              :'rating', :'scores', :'start_date', :'end_date', :'time_zone',
+                              :'agent_ids', :'carriers', :'has_comment', :'follow_up', :'search',
+                              :'resolutions') f
 ),
 filtered AS NOT MATERIALIZED (
     SELECT r.*

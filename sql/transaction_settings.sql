@@ -1,6 +1,9 @@
--- transaction_settings.sql: applies the service's settings to the current transaction only; one row with the values now in force.
--- Params: statement_timeout_ms integer (0: no limit), idle_in_transaction_timeout_ms integer (0: no limit)
--- psql -v statement_timeout_ms=5000 -v idle_in_transaction_timeout_ms=60000 -d "$DATABASE_URL" -f sql/transaction_settings.sql
+-- transaction_settings.sql :one — applies the service's settings to the current transaction only; one row with the values now in force.
+-- Params: statement_timeout_ms integer (0: no limit),
+--         idle_in_transaction_timeout_ms integer (0: no limit)
+-- psql -v statement_timeout_ms=5000 \
+--      -v idle_in_transaction_timeout_ms=60000 \
+--      -d "$DATABASE_URL" -f sql/transaction_settings.sql
 --
 -- The service sends no startup options (PgBouncer in transaction mode refuses them) and never
 -- SETs anything for a session (through PgBouncer a session is shared with other clients).
