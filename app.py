@@ -2,9 +2,10 @@
 
 from flask import Flask
 
-from csat import auth, cli, cors, db, errors, health, metrics, openapi, request_log
+from csat import auth, cli, cors, db, errors, metrics, openapi, request_log
 from csat.config import Settings
 from csat.json import OrjsonProvider
+from csat.routes import health
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -28,11 +29,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _csat_blueprints():
-    from csat import agents
-    from csat import follow_ups
-    from csat import ratings
-    from csat import summary
-    from csat import themes
+    from csat.routes import agents
+    from csat.routes import follow_ups
+    from csat.routes import ratings
+    from csat.routes import summary
+    from csat.routes import themes
 
     return [agents.bp, follow_ups.bp, ratings.bp, summary.bp, themes.bp]
 

@@ -481,7 +481,7 @@ def run_export(app, database_url, host, port, headers, master, facts):
     from flask import g  # noqa: F401 (the request context below provides it)
 
     from csat import auth, db
-    from csat.rating_filters import parse_list_args
+    from csat.parsing.rating_filters import parse_list_args
 
     with app.test_request_context("/csat?report=true", headers=headers):
         auth.authenticate()

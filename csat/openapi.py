@@ -24,7 +24,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify
 
 from csat.errors import phrase
-from csat.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
+from csat.exports.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from schemas.agents import AgentsOut
 from schemas.errors import Boom
 from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut

@@ -17,7 +17,7 @@ import psycopg2
 import pytest
 
 from app import create_app
-from csat import xlsx
+from csat.exports import xlsx
 from schemas.ratings import RatingRow
 from tests.conftest import bearer, make_settings, make_token
 from tests.servers import sample, scrape

@@ -95,7 +95,8 @@ import psycopg2.extensions
 from flask import Response, current_app, g, stream_with_context
 from werkzeug.wsgi import ClosingIterator
 
-from csat import db, metrics, xlsx
+from csat import db, metrics
+from csat.exports import xlsx
 from csat.auth import current_admin
 from csat.errors import ServiceUnavailable, TooManyRequests
 from schemas.ratings import RatingRow

@@ -29,7 +29,7 @@ from flask import Blueprint
 from csat import db
 from csat.auth import (CSAT_ADD_COMMENTS, CSAT_UPDATE_COMMENTS, MENU_CSAT, current_admin,
                        require_permission)
-from csat.bodies import parse_json_body
+from csat.parsing.bodies import parse_json_body
 from csat.errors import Conflict, NotFound
 from schemas import BIGINT_MAX
 from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut

@@ -7,8 +7,8 @@ can change a filter's result is logged in its own transaction (migration 0030), 
 always exact; remembering only decides how much the database must read.
 """
 
-from csat import remembered, versioned_cache
-from csat.rating_filters import FILTER_PARAMS
+from csat.parsing.rating_filters import FILTER_PARAMS
+from csat.queries import remembered, versioned_cache
 
 
 def count_key(params):

@@ -23,9 +23,10 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app
 
-from csat import db, remembered, summary_change, versioned_cache
+from csat import db
+from csat.queries import remembered, summary_change, versioned_cache
 from csat.auth import MENU_CSAT, require_permission
-from csat.rating_filters import parse_filter_args
+from csat.parsing.rating_filters import parse_filter_args
 from schemas.summary import SummaryArgs, SummaryOut
 
 bp = Blueprint("summary", __name__, url_prefix="/csat")

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app
 
-from csat import db, versioned_cache
+from csat import db
+from csat.queries import versioned_cache
 from csat.auth import MENU_CSAT, require_permission
-from csat.rating_filters import parse_filter_args
+from csat.parsing.rating_filters import parse_filter_args
 from schemas.themes import MAX_TERMS, ThemesArgs, ThemesOut
 
 bp = Blueprint("themes", __name__, url_prefix="/csat")

@@ -2,10 +2,11 @@
 
 from flask import Blueprint, jsonify
 
-from csat import db, filtered_counts
+from csat import db
+from csat.queries import filtered_counts
 from csat.auth import COMPANY_REQUEST_VIEW, MENU_CSAT, ensure_visible, require_permission
 from csat.errors import NotFound
-from csat.rating_filters import parse_list_args
+from csat.parsing.rating_filters import parse_list_args
 from schemas import BIGINT_MAX
 from schemas.ratings import RatingRow
 
@@ -20,7 +21,7 @@ def ratings_list():
     """One DataTables page of ratings; with report=true, every matching rating as an export."""
     args = parse_list_args()
     if args.report:
-        from csat import exports  # the export streams; only report requests load it
+        from csat.exports import engine as exports  # the export streams; only report requests load it
 
         return exports.export_ratings(args)
     rows = db.fetch_all("ratings_page", {**args.page_params, "count_key": filtered_counts.count_key(args.params)},
