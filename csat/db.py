@@ -47,6 +47,7 @@ import psycopg2.extensions
 from flask import current_app, g
 
 from csat import metrics, replica
+from csat.db_failures import is_disconnect
 from csat.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -124,25 +125,6 @@ def _array_element(value):
         return str(value)
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
-
-
-def is_disconnect(exc):
-    """The connection itself is gone (as opposed to a failing statement)."""
-    if isinstance(exc, psycopg2.InterfaceError):
-        return True
-    if isinstance(exc, psycopg2.OperationalError) and not isinstance(exc, psycopg2.errors.QueryCanceled):
-        return getattr(exc, "pgcode", None) is None or exc.pgcode.startswith(("08", "57P"))
-    return False
-
-
-def is_unavailable(exc):
-    """Failures that mean "the database can't serve us now": answer 503, never 409/500."""
-    return (
-        is_disconnect(exc)
-        or isinstance(exc, (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable,
-                            psycopg2.errors.TooManyConnections, psycopg2.errors.CannotConnectNow))
-        or (isinstance(exc, psycopg2.OperationalError) and getattr(exc, "pgcode", None) is None)
-    )
 
 
 class ConnectionPool:

@@ -96,12 +96,13 @@ from flask import Response, current_app, g, stream_with_context
 from werkzeug.wsgi import ClosingIterator
 
 from csat import db, metrics
+from csat.db_failures import is_disconnect
 from csat.exports import xlsx
 from csat.auth import current_admin
 from csat.errors import ServiceUnavailable, TooManyRequests
 from schemas.ratings import RatingRow
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("csat.exports")  # the name operators grep for (README, "Logs")
 
 BATCH_ROWS = 1000
 # Names the export's statements in pg_stat_activity (whose query text is cut at 1 kB).
@@ -201,7 +202,7 @@ class RatingExport:
                 if self.pool.role == "replica" and isinstance(exc, psycopg2.errors.SerializationFailure):
                     self.pool = self.database.pool("primary")  # cancelled by the standby's replay
                     continue
-                if db.is_disconnect(exc):
+                if is_disconnect(exc):
                     if self.pool.role == "replica":
                         self.database.replica_lost(exc)
                         self.pool = self.database.pool("primary")
