@@ -1,11 +1,15 @@
-"""The CSAT service's application factory: `gunicorn app:app`, `flask migrate`, ..."""
+"""The CSAT service's application factory: `gunicorn 'app:create_app()'`, `flask --app app migrate`."""
 
 from flask import Flask
 
-from csat import auth, cli, cors, db, errors, metrics, openapi, request_log
+from csat import auth, cli, cors, db, errors, metrics, request_log
 from csat.config import Settings
 from csat.json import OrjsonProvider
-from csat.routes import health
+from csat.routes import agents, follow_ups, health, openapi, ratings, summary, themes
+from csat.routes import metrics as metrics_route
+
+BLUEPRINTS = (health.bp, metrics_route.bp, openapi.bp, agents.bp, follow_ups.bp, ratings.bp,
+              summary.bp, themes.bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -21,26 +25,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(openapi.bp)
-    for blueprint in _csat_blueprints():
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app
-
-
-def _csat_blueprints():
-    from csat.routes import agents
-    from csat.routes import follow_ups
-    from csat.routes import ratings
-    from csat.routes import summary
-    from csat.routes import themes
-
-    return [agents.bp, follow_ups.bp, ratings.bp, summary.bp, themes.bp]
-
-
-def __getattr__(name):
-    """`app` is built on first access, so importing create_app needs no environment."""
-    if name == "app":
-        globals()["app"] = create_app()
-        return globals()["app"]
-    raise AttributeError(name)

@@ -3,7 +3,7 @@ clusters (a primary and its streaming standby) and PgBouncer, as subprocesses.
 
 A streamed export only shows its behaviour over a real socket: chunked framing, what a
 client disconnect does, an aborted stream, worker timeouts. These helpers start the
-service exactly as production does (`gunicorn -c gunicorn.conf.py app:app`) on a free
+service exactly as production does (`gunicorn -c gunicorn.conf.py 'app:create_app()'`) on a free
 port, and read chunked responses at the socket level with http.client.
 """
 
@@ -93,7 +93,7 @@ def gunicorn(database_url, log_path, **env):
     environment.pop("DATABASE_READ_URL", None)
     environment.update({name: str(value) for name, value in env.items()})
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:create_app()"],
                                    cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_serving(bind, process, log_path)

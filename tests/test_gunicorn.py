@@ -1,4 +1,4 @@
-"""The service under `gunicorn -c gunicorn.conf.py app:app`, as production runs it.
+"""The service under `gunicorn -c gunicorn.conf.py 'app:create_app()'`, as production runs it.
 
 Two workers share one metrics view (multiprocess mode), every line on stdout is one JSON
 object, the Dockerfile's HEALTHCHECK command works, and SIGTERM lets a running export end
@@ -163,7 +163,7 @@ def start_gunicorn(tmp_path):
         for name in ("DATABASE_READ_URL", "PROMETHEUS_MULTIPROC_DIR"):
             environment.pop(name, None)
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+            process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:create_app()"],
                                        cwd=ROOT, env=environment, stdout=log,
                                        stderr=subprocess.STDOUT)
         started.append(process)
