@@ -20,7 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
-from csat.exports.engine import BATCH_ROWS
+from csat.exports.copy_rows import BATCH_ROWS
 from schemas.ratings import RatingRow
 from tests.conftest import SEED_RATINGS, assert_boom, bearer, make_settings, make_token
 from tests.servers import HeldExport, drop, gunicorn, open_stream, sessions, wait_for

@@ -17,7 +17,7 @@ import orjson
 import psycopg2
 import pytest
 
-from csat.exports.engine import BATCH_ROWS
+from csat.exports.copy_rows import BATCH_ROWS
 from tests.conftest import ROOT, bearer, make_token
 from tests.servers import free_port, gunicorn, open_stream, sessions, wait_for
 
