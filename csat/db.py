@@ -132,13 +132,15 @@ class ConnectionPool:
 
     psycopg2's own pools raise at once when exhausted and hand out connections that died
     while idle; this one waits up to ``timeout`` seconds and replaces broken connections.
+    Connections open when a request first needs one and are kept, never closed for idling,
+    so there is no minimum to keep open: connections opened in advance would only spare a
+    worker's first requests their connect, at the price of a start that waits on the database.
     """
 
-    def __init__(self, dsn, *, role, min_size, max_size, timeout, connect_timeout):
+    def __init__(self, dsn, *, role, max_size, timeout, connect_timeout):
         self.dsn = dsn
         self.role = role
         self.max_size = max_size
-        self.min_size = min_size
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.pid = os.getpid()
@@ -234,7 +236,6 @@ class Database:
                     pool = ConnectionPool(
                         url,
                         role=role,
-                        min_size=self.settings.pool_min_size,
                         max_size=self.settings.pool_max_size,
                         timeout=self.settings.pool_timeout_seconds,
                         connect_timeout=self.settings.connect_timeout_seconds,
@@ -439,8 +440,8 @@ def with_transaction_settings(sql, values, statement_timeout_ms):
 
 
 def _column_names(cursor):
-    """Rows become plain dicts built with zip: RealDictCursor sets one key at a time, which
-    took 7 ms of a 100-row list page."""
+    """Rows become plain dicts built with zip: RealDictCursor sets one key at a time, a
+    noticeable share of a list page's time (benchmarks/README.md)."""
     return [column.name for column in cursor.description]
 
 
