@@ -7,8 +7,8 @@ can change a filter's result is logged in its own transaction (migration 0030), 
 always exact; remembering only decides how much the database must read.
 """
 
-from csat.parsing.rating_filters import FILTER_PARAMS
 from csat.queries import remembered, versioned_cache
+from schemas.ratings import FILTER_PARAMS
 
 
 def count_key(params):
