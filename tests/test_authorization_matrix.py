@@ -20,7 +20,7 @@ import psycopg2
 import pytest
 
 from app import create_app
-from tests.conftest import ALL_PERMISSIONS, assert_boom, bearer, make_settings, make_token
+from tests.servers import ALL_PERMISSIONS, assert_boom, bearer, make_settings, make_token
 
 MENU, VIEW, ADD, UPDATE = ALL_PERMISSIONS
 

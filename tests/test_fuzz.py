@@ -31,7 +31,9 @@ from schemathesis import GenerationMode
 
 from app import create_app
 from csat import db
-from tests.conftest import bearer, make_settings, make_token
+from tests.servers import bearer, make_settings, make_token
+
+pytestmark = pytest.mark.slow  # schemathesis fuzzing
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -115,7 +117,7 @@ FOUND_BY_FUZZING = {
         "PUT", "/csat/comments", {}, {}, {"ratingId": 2**62, "comments": "a\u0000b"}, 400),
     "a NUL in q is refused": ("GET", "/csat", {"q": "a\u0000b"}, {}, None, 400),
     # startDate without endDate over ratings that match nothing gave a trend point with
-    # "end": null, which TrendPoint forbids (csat/summary.py).
+    # "end": null, which TrendPoint forbids (csat/queries/summary.py).
     "a summary from startDate on, matching nothing": (
         "GET", "/csat/summary", {"startDate": "2000-01-01", "companyId": "999999999", "granularity": "day"},
         {}, None, 200),

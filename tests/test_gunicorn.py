@@ -14,35 +14,16 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, TEST_SECRET, bearer, make_token
-from tests.servers import (GUNICORN, free_port, gunicorn, open_stream, request,
-                           wait_until_serving)
+from tests.servers import (GUNICORN, ROOT, TEST_SECRET, bearer, counter, free_port, gunicorn, json_log,
+                           make_token, open_stream, request, wait_until_serving)
+
+pytestmark = pytest.mark.slow  # gunicorn
 
 ENDPOINT = "/csat/agents/list"
-
-
-def log_lines(path):
-    return [line for line in Path(path).read_text().splitlines() if line.strip()]
-
-
-def json_log(path):
-    return [json.loads(line) for line in log_lines(path)]
-
-
-def counter(address, name, **labels):
-    status, _, body = request(address, "/metrics")
-    assert status == 200
-    wanted = sorted(labels.items())
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            if sample.name == name and sorted(sample.labels.items()) == wanted:
-                return sample.value
-    return 0.0
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ import subprocess
 
 import psycopg2
 
+from app import create_app
 from csat.migrations import apply_pending, migration_files
-from tests.test_sql_files import psql_binary
+from tests.servers import make_settings, psql_binary
 
 
 def _versions(url):
@@ -46,9 +47,6 @@ def test_migrate_twice_is_a_no_op(databases):
 
 
 def test_flask_migrate_command(databases, monkeypatch):
-    from app import create_app
-    from tests.conftest import make_settings
-
     url = databases.url(databases.create("cli_migrate"))
     app = create_app(make_settings(url))
     runner = app.test_cli_runner()

@@ -18,8 +18,7 @@ import pytest
 from app import create_app
 from csat import metrics
 from csat.request_log import JsonFormatter, RequestContextFilter
-from tests.conftest import ROOT, assert_boom, bearer, make_settings, make_token
-from tests.servers import sample, scrape
+from tests.servers import ROOT, assert_boom, bearer, make_settings, make_token, sample, scrape
 
 RUNTIME_PATHS = ("app.py", "gunicorn.conf.py", "requirements.txt", "csat", "schemas", "sql")
 
