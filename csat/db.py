@@ -15,7 +15,7 @@ Works through PgBouncer in transaction pooling mode, with a stock configuration:
   transaction, so they cost no extra round trip and end with the query.
 - Connections are autocommit: every helper runs one query string, its own transaction. The
   one multi-statement transaction, the export, holds its server connection from BEGIN to
-  ROLLBACK, which transaction pooling guarantees (csat/exports.py).
+  ROLLBACK, which transaction pooling guarantees (csat/exports/engine.py).
 - No server-side prepared statements: psycopg2 sends each query as text with its values
   filled in, so there is no plan cache a pooled session could lose. Export slots are
   transaction-level advisory locks, released by the transaction that took them.
@@ -369,7 +369,7 @@ def run(name, params=None, *, identifiers=None, role="primary", fetch="all", sta
     """Run sql/<name>.sql once, with the service's settings in the same round trip.
 
     statement_timeout_ms replaces DB_STATEMENT_TIMEOUT_MS for this statement only (the
-    summary's first computation of a filter: csat/summary.py).
+    summary's first computation of a filter: csat/queries/summary.py).
 
     A connection the database dropped is replaced and the statement retried once; a read
     meant for the replica that cannot reach it is retried on the primary.

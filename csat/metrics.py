@@ -111,7 +111,7 @@ def export_finished(rows, seconds, outcome, export_format):
 
 
 def answer_had(kind, how):
-    """Record how a count or summary was had (see csat/remembered.py)."""
+    """Record how a count or summary was had (see csat/queries/remembered.py)."""
     ANSWERS.labels(kind, how).inc()
 
 
