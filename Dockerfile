@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The CSAT service: gunicorn (gthread) serving app:app on port 8000 as a non-root user.
+# The CSAT service: gunicorn (gthread) serving app:create_app() on port 8000 as a non-root user.
 #   docker build -t csat .
 #   docker run --rm -e DATABASE_URL=... -e JWT_SECRET_KEY=... -p 8000:8000 csat
 #   docker run --rm -e DATABASE_URL=... -e JWT_SECRET_KEY=... csat flask migrate
@@ -38,4 +38,4 @@ EXPOSE 8000
 # Liveness only (no database): python's own urllib, since the slim image has no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('BIND', '0.0.0.0:8000').rsplit(':', 1)[-1]; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:' + port + '/healthz', timeout=4).status == 200 else 1)"]
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:app"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

@@ -1,6 +1,6 @@
 # The two commands of the README: `make run` and `make test`. Both build .venv on first use.
 PYTHON ?= python3
-# The suite waits on PostgreSQL more than on the CPU: four workers halve its time on 2 cores.
+# The suite waits on PostgreSQL more than on the CPU: four workers keep two cores busy.
 PYTEST_ARGS ?= -n 4
 VENV   := .venv
 BIN    := $(VENV)/bin

@@ -1,10 +1,15 @@
-"""The CSAT service's application factory: `gunicorn app:app`, `flask migrate`, ..."""
+"""The CSAT service's application factory: `gunicorn 'app:create_app()'`, `flask --app app migrate`."""
 
 from flask import Flask
 
-from csat import api_docs, auth, cli, cors, db, errors, health, metrics, openapi, request_log
+from csat import auth, cli, cors, db, errors, metrics, request_log
 from csat.config import Settings
 from csat.json import OrjsonProvider
+from csat.routes import agents, api_docs, follow_ups, health, openapi, ratings, summary, themes
+from csat.routes import metrics as metrics_route
+
+BLUEPRINTS = (health.bp, metrics_route.bp, openapi.bp, api_docs.bp, agents.bp, follow_ups.bp,
+              ratings.bp, summary.bp, themes.bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -20,27 +25,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(api_docs.bp)
-    for blueprint in _csat_blueprints():
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app
-
-
-def _csat_blueprints():
-    from csat import agents
-    from csat import follow_ups
-    from csat import ratings
-    from csat import summary
-    from csat import themes
-
-    return [agents.bp, follow_ups.bp, ratings.bp, summary.bp, themes.bp]
-
-
-def __getattr__(name):
-    """`app` is built on first access, so importing create_app needs no environment."""
-    if name == "app":
-        globals()["app"] = create_app()
-        return globals()["app"]
-    raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""gunicorn settings for production and `make run` (`gunicorn -c gunicorn.conf.py app:app`).
+"""gunicorn settings for production and `make run` (`gunicorn -c gunicorn.conf.py 'app:create_app()'`).
 
 gthread workers: a long export streams from a thread without tripping the worker timeout
 that kills sync workers (csat/gunicorn_worker.py adds Boom JSON to gunicorn's refusals). Sizes come from the environment, never from the host's CPU count
@@ -43,7 +43,9 @@ def _prometheus_directory():
 # Before anything imports prometheus_client: it picks its storage on import.
 PROMETHEUS_DIRECTORY = _prometheus_directory()
 
-from csat.request_log import logging_config  # noqa: E402 (after the metrics directory is set)
+from prometheus_client import multiprocess  # noqa: E402 (after the metrics directory is set)
+
+from csat.request_log import logging_config  # noqa: E402
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 # gthread, answering the requests gunicorn refuses itself in Boom JSON (csat/gunicorn_worker.py).
@@ -90,8 +92,6 @@ def on_starting(server):
 
 def child_exit(server, worker):
     """A dead worker's gauges leave the sums; its counters stay (those requests happened)."""
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)
 
 

@@ -5,7 +5,7 @@
 
 1. Starts a PRIVATE PostgreSQL (pgserver, in a temporary directory; never the shared one),
    migrates it and seeds `--ratings` ratings.
-2. Starts the service as production does: `gunicorn -c gunicorn.conf.py app:app`
+2. Starts the service as production does: `gunicorn -c gunicorn.conf.py 'app:create_app()'`
    (GUNICORN_WORKERS / GUNICORN_THREADS from the environment, default 2 x 8).
 3. `--connections` client threads, each on its own keep-alive HTTP connection, send a
    request mix for `--seconds`: list pages with filters and sorts, details, the ticket
@@ -122,7 +122,7 @@ def start_gunicorn(database_url, secret, log_path):
                        JWT_SECRET_KEY=secret, CSAT_ENV="production", LOG_LEVEL="WARNING")
     environment.pop("DATABASE_READ_URL", None)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"], cwd=ROOT,
+        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT,
                                    env=environment, stdout=log, stderr=subprocess.STDOUT)
     address = ("127.0.0.1", port)
     deadline = time.monotonic() + 60

@@ -480,14 +480,15 @@ def run_concurrency(database_url, host, port, token, shapes, conn, seconds, excl
 def run_export(app, database_url, host, port, headers, master, facts):
     from flask import g  # noqa: F401 (the request context below provides it)
 
-    from csat import auth, db, exports
-    from csat.rating_filters import parse_list_args
+    from csat import auth, db
+    from csat.exports.copy_rows import ROW_COLUMNS
+    from csat.parsing.rating_filters import parse_list_args
 
     with app.test_request_context("/csat?report=true", headers=headers):
         auth.authenticate()
         args = parse_list_args()
         query = db.load("ratings_export")
-        sql = query.sql({**args.identifiers, "row_shape": exports.ROW_COLUMNS})
+        sql = query.sql({**args.identifiers, "row_shape": ROW_COLUMNS})
         params = query.params({**args.params, "row_offset": 0, "row_limit": None,  # all of it
                                "spreadsheet_safe": False})
     with app.app_context():

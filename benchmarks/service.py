@@ -1,6 +1,6 @@
 """The service under test: gunicorn started as production starts it, a token, an HTTP client.
 
-gunicorn runs `-c gunicorn.conf.py app:app` with the production defaults (workers, threads,
+gunicorn runs `-c gunicorn.conf.py 'app:create_app()'` with the production defaults (workers, threads,
 pool sizes, logging) on a free port; only BIND, DATABASE_URL and a freshly generated
 JWT secret are set here (and GUNICORN_WORKERS/GUNICORN_THREADS when the caller overrides
 them to compare sizes).
@@ -54,7 +54,7 @@ def gunicorn(database_url, secret, log_path, workers=None, threads=None):
     if threads:
         environment["GUNICORN_THREADS"] = str(threads)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:create_app()"],
                                    cwd=ROOT, env=environment, stdout=log,
                                    stderr=subprocess.STDOUT)
     try:

@@ -13,7 +13,7 @@ of the SQL side: they are part of what the HTTP layer adds.
 
 A `fresh` shape is measured as the first request after a change: the benchmark moves
 rating_filter_version (what any new rating does, migration 0021) before each of its requests,
-so the service cannot answer from what it remembers (summaries, csat/summary.py) and computes.
+so the service cannot answer from what it remembers (summaries, csat/queries/summary.py) and computes.
 """
 
 from dataclasses import dataclass, field

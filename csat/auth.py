@@ -7,14 +7,15 @@ exist and be active. Every failure is a 401 Boom, never flask-jwt-extended's 422
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
 import jwt
 from flask import current_app, g, request
-from flask_jwt_extended import JWTManager, create_access_token, verify_jwt_in_request
+from flask_jwt_extended import JWTManager, create_access_token, current_user, verify_jwt_in_request
 
 from csat import db
-from csat.errors import BadRequest, Forbidden, NotFound, Unauthorized, boom_response
+from csat.errors import BadRequest, Forbidden, Unauthorized, boom_response
 
 MAX_TOKEN_BYTES = 8192  # far above any real admin token; stops 64 KB junk before decoding
 
@@ -157,8 +158,6 @@ def authenticate():
     if len(header) > MAX_TOKEN_BYTES:
         raise Unauthorized("Invalid token")
     verify_jwt_in_request()
-    from flask_jwt_extended import current_user  # a proxy bound to the loaded admin
-
     g.admin = current_user._get_current_object()
     g.admin_id = g.admin.id
 
@@ -230,17 +229,8 @@ def visible_locale_ids(query_value=None):
     return list(allowed) if allowed is not None else None
 
 
-def ensure_visible(locale_id):
-    """A single rating outside the caller's locales does not exist for them."""
-    allowed = g.admin.locales
-    if allowed is not None and locale_id not in allowed:
-        raise NotFound("Rating not found")
-
-
 def mint_token(admin_id, permissions, locales=None, expires_in=3600):
     """A token for this service's own key (the `flask token` command and tests)."""
-    from datetime import timedelta
-
     settings = current_app.config["CSAT"]
     if settings.uses_rsa:
         raise RuntimeError("with RS256 tokens are minted by the issuer holding the private key")

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from csat import auth, migrations
+from csat.seed import has_demo_data, seed_demo_data
 
 
 def _connect():
@@ -65,8 +66,6 @@ def _echo_status(migration_states, definition_states):
 @click.option("--if-empty", is_flag=True, help="Do nothing when ratings already exist.")
 def seed_command(ratings, random_seed, if_empty):
     """Replace all data with deterministic demo data (same seed, same data)."""
-    from csat.seed import has_demo_data, seed_demo_data
-
     conn = _connect()
     try:
         if if_empty and has_demo_data(conn):

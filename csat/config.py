@@ -52,7 +52,6 @@ class Settings:
     time_zone: str = "UTC"
     flag_base_url: str = "https://assets.example.com/flags/"
     carrier_logo_base_url: str = "https://assets.example.com/carriers/"
-    pool_min_size: int = 1
     pool_max_size: int = 8
     pool_timeout_seconds: float = 2.0
     # libpq's connect_timeout; it treats anything below 2 s as 2 s.
@@ -69,7 +68,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 5
     summary_min_sample: int = 30
-    # A summary nobody asked for yet reads every matching rating: seconds at 10M, never an error.
+    # A summary nobody asked for yet reads every matching rating: slow when large, never an error.
     summary_statement_timeout_ms: int = 120000
     cors_origins: tuple = ()  # exact origins allowed to call the API from a browser
 
@@ -101,7 +100,6 @@ class Settings:
             time_zone=_env("CSAT_TIMEZONE", "UTC"),
             flag_base_url=_env("FLAG_BASE_URL", cls.flag_base_url),
             carrier_logo_base_url=_env("CARRIER_LOGO_BASE_URL", cls.carrier_logo_base_url),
-            pool_min_size=_int_env("DB_POOL_MIN_SIZE", 1),
             # One connection per request thread, plus one for an export in flight.
             pool_max_size=_int_env("DB_POOL_MAX_SIZE", threads + 1),
             pool_timeout_seconds=float(_env("DB_POOL_TIMEOUT_SECONDS", "2")),
@@ -147,8 +145,8 @@ class Settings:
         if self.connect_timeout_seconds < 1 or self.replica_max_lag_ms < 0 or self.replica_check_seconds <= 0:
             raise ConfigError("DB_CONNECT_TIMEOUT_SECONDS must be >= 1, DB_REPLICA_MAX_LAG_MS >= 0 "
                               "and DB_REPLICA_CHECK_SECONDS > 0")
-        if self.pool_max_size < 1 or self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
-            raise ConfigError("DB_POOL_MIN_SIZE/DB_POOL_MAX_SIZE must satisfy 0 <= min <= max, max >= 1")
+        if self.pool_max_size < 1:
+            raise ConfigError("DB_POOL_MAX_SIZE must be at least 1")
 
 
 # scheme://host[:port], nothing after: what a browser sends in Origin.

@@ -19,7 +19,7 @@ Works through PgBouncer in transaction pooling mode, with a stock configuration:
   transaction, so they cost no extra round trip and end with the query.
 - Connections are autocommit: every helper runs one query string, its own transaction. The
   one multi-statement transaction, the export, holds its server connection from BEGIN to
-  ROLLBACK, which transaction pooling guarantees (csat/exports.py).
+  ROLLBACK, which transaction pooling guarantees (csat/exports/engine.py).
 - No server-side prepared statements: psycopg2 sends each query as text with its values
   filled in, so there is no plan cache a pooled session could lose. Export slots are
   transaction-level advisory locks, released by the transaction that took them.
@@ -51,6 +51,7 @@ import psycopg2.extensions
 from flask import current_app, g
 
 from csat import metrics, replica
+from csat.db_failures import is_disconnect
 from csat.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -140,37 +141,20 @@ def _array_element(value):
     return f'"{escaped}"'
 
 
-def is_disconnect(exc):
-    """The connection itself is gone (as opposed to a failing statement)."""
-    if isinstance(exc, psycopg2.InterfaceError):
-        return True
-    if isinstance(exc, psycopg2.OperationalError) and not isinstance(exc, psycopg2.errors.QueryCanceled):
-        return getattr(exc, "pgcode", None) is None or exc.pgcode.startswith(("08", "57P"))
-    return False
-
-
-def is_unavailable(exc):
-    """Failures that mean "the database can't serve us now": answer 503, never 409/500."""
-    return (
-        is_disconnect(exc)
-        or isinstance(exc, (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable,
-                            psycopg2.errors.TooManyConnections, psycopg2.errors.CannotConnectNow))
-        or (isinstance(exc, psycopg2.OperationalError) and getattr(exc, "pgcode", None) is None)
-    )
-
-
 class ConnectionPool:
     """A bounded pool that waits briefly for a free connection and never lends a dead one.
 
     psycopg2's own pools raise at once when exhausted and hand out connections that died
     while idle; this one waits up to ``timeout`` seconds and replaces broken connections.
+    Connections open when a request first needs one and are kept, never closed for idling,
+    so there is no minimum to keep open: connections opened in advance would only spare a
+    worker's first requests their connect, at the price of a start that waits on the database.
     """
 
-    def __init__(self, dsn, *, role, min_size, max_size, timeout, connect_timeout):
+    def __init__(self, dsn, *, role, max_size, timeout, connect_timeout):
         self.dsn = dsn
         self.role = role
         self.max_size = max_size
-        self.min_size = min_size
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.pid = os.getpid()
@@ -266,7 +250,6 @@ class Database:
                     pool = ConnectionPool(
                         url,
                         role=role,
-                        min_size=self.settings.pool_min_size,
                         max_size=self.settings.pool_max_size,
                         timeout=self.settings.pool_timeout_seconds,
                         connect_timeout=self.settings.connect_timeout_seconds,
@@ -400,7 +383,7 @@ def run(name, params=None, *, identifiers=None, role="primary", fetch="all", sta
     """Run sql/<name>.sql once, with the service's settings in the same round trip.
 
     statement_timeout_ms replaces DB_STATEMENT_TIMEOUT_MS for this statement only (the
-    summary's first computation of a filter: csat/summary.py).
+    summary's first computation of a filter: csat/queries/summary.py).
 
     A connection the database dropped is replaced and the statement retried once; a read
     meant for the replica that cannot reach it is retried on the primary.
@@ -473,8 +456,8 @@ def with_transaction_settings(sql, values, statement_timeout_ms):
 
 
 def _column_names(cursor):
-    """Rows become plain dicts built with zip: RealDictCursor sets one key at a time, which
-    took 7 ms of a 100-row list page."""
+    """Rows become plain dicts built with zip: RealDictCursor sets one key at a time, a
+    noticeable share of a list page's time (benchmarks/README.md)."""
     return [column.name for column in cursor.description]
 
 

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from csat import metrics
+from csat.db_failures import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,6 @@ def init_app(app):
 
     @app.errorhandler(psycopg2.Error)
     def handle_database_error(exc):
-        from csat.db import is_unavailable  # db imports errors; resolve at call time
-
         if is_unavailable(exc):
             metrics.database_error("unavailable")
             log.warning("database unavailable: %s", str(exc).strip(), extra={"request_id": _request_id()})

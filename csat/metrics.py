@@ -23,8 +23,8 @@ import os
 import threading
 import time
 
-from flask import Blueprint, Response, current_app, g, request
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge,
+from flask import current_app, g, request
+from prometheus_client import (REGISTRY, CollectorRegistry, Counter, Gauge,
                                Histogram, generate_latest, multiprocess)
 
 log = logging.getLogger(__name__)
@@ -96,14 +96,10 @@ for _format in EXPORT_FORMATS:
 for _reason in REPLICA_FALLBACK_REASONS:
     REPLICA_FALLBACKS.labels(_reason)
 
-bp = Blueprint("metrics", __name__)
-
-
-@bp.get("/metrics")
-def metrics():
-    """Every worker's metrics in Prometheus' text format (no token: scrape it privately)."""
+def exposition():
+    """Every worker's metrics in Prometheus' text format (GET /metrics: csat/routes/metrics.py)."""
     sample_pools()
-    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+    return generate_latest(_registry())
 
 
 def export_finished(rows, seconds, outcome, export_format):
@@ -115,7 +111,7 @@ def export_finished(rows, seconds, outcome, export_format):
 
 
 def answer_had(kind, how):
-    """Record how a count or summary was had (see csat/remembered.py)."""
+    """Record how a count or summary was had (see csat/queries/remembered.py)."""
     ANSWERS.labels(kind, how).inc()
 
 
@@ -166,8 +162,6 @@ def _registry():
 
 
 def init_app(app):
-    app.register_blueprint(bp)
-
     @app.before_request
     def start_clock():
         g.metrics_started = time.perf_counter()

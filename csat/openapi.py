@@ -1,4 +1,4 @@
-"""GET /csat/openapi.json: the OpenAPI 3 document of every route the app registers.
+"""The OpenAPI 3 document of every route the app registers (GET /csat/openapi.json).
 
 apispec's MarshmallowPlugin turns the very schemas the handlers validate with into the
 document: query parameters from the ...Args schemas, request bodies from the ...In
@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, current_app, jsonify
 
 from csat.errors import phrase
-from csat.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
+from csat.exports.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 from schemas.agents import AgentsOut
 from schemas.errors import Boom
 from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut
@@ -41,9 +40,6 @@ _DOCUMENTED_NAMES = {"rating_id": "id", "ticket_id": "ticketId"}
 # What any route can answer: an unhandled error, a wrong method, and gunicorn's refusals.
 _EVERY_ROUTE = frozenset({400, 405, 414, 431, 500})
 _PATH_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
-
-bp = Blueprint("openapi", __name__, url_prefix="/csat")
-
 
 @dataclass(frozen=True)
 class Operation:
@@ -172,13 +168,12 @@ OPERATIONS = {
 }
 
 
-@bp.get("/openapi.json")
-def openapi_document():
-    """The OpenAPI 3 document of this service (no token)."""
-    document = current_app.extensions.get("csat_openapi")
+def document_of(app):
+    """The app's OpenAPI document, built on first use (the routes never change after start)."""
+    document = app.extensions.get("csat_openapi")
     if document is None:
-        document = current_app.extensions["csat_openapi"] = build_document(current_app)
-    return jsonify(document)
+        document = app.extensions["csat_openapi"] = build_document(app)
+    return document
 
 
 def build_document(app):

@@ -15,6 +15,13 @@ from schemas import BIGINT_MAX
 MAX_PAGE_LENGTH = 1000
 MAX_LIST_ITEMS = 500
 MAX_SEARCH_LENGTH = 200
+# Everything csat_filtered_ratings filters by, under its SQL parameter names: ListArgs's
+# filters plus locale_ids and time_zone, which the token and the settings give.
+FILTER_PARAMS = (
+    "locale_ids", "company_ids", "sources", "source_platforms", "rating", "scores",
+    "start_date", "end_date", "time_zone", "agent_ids", "carriers", "has_comment",
+    "follow_up", "search", "resolutions",
+)
 
 # The sortable columns: API name -> the ratings column the query orders by.
 SORT_COLUMNS = {

@@ -142,7 +142,7 @@ class Trend(Schema):
 
 
 class Change(Schema):
-    """compare=previous: this range minus the previous period (see csat/summary_change.py)."""
+    """compare=previous: this range minus the previous period (see csat/queries/summary_change.py)."""
 
     class Meta:
         ordered = True

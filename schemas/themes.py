@@ -1,7 +1,7 @@
 """GET /csat/themes: its query arguments (the list's filters) and its body.
 
 Without startDate/endDate the range is the last 90 days in CSAT_TIMEZONE, today included
-(csat/themes.py). `lift` has two decimals; only terms with a lift above 1 are listed.
+(csat/queries/themes.py). `lift` has two decimals; only terms with a lift above 1 are listed.
 """
 
 from marshmallow import EXCLUDE, Schema, fields

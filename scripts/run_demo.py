@@ -51,7 +51,7 @@ def main():
     env.setdefault("BIND", f"0.0.0.0:{PORT}")
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     os.chdir(ROOT)
-    os.execve(gunicorn, [gunicorn, "-c", "gunicorn.conf.py", "app:app"], env)
+    os.execve(gunicorn, [gunicorn, "-c", "gunicorn.conf.py", "app:create_app()"], env)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 -- (every body's) is one statement for the rest of the download, so it is applied again with
 -- 0 for it.
 -- jit = off: a million-row export costs enough to trigger JIT compilation with inlining and
--- optimisation, which spends ~2 s before the first row and gains nothing on this plan.
+-- optimisation, which delays the first row and gains nothing on this plan.
 -- cursor_tuple_fraction = 1: a cursor over the export reads all it selects, so it is planned
 -- as a whole read (hash joins and one sort), as COPY plans it; since issue 15 every body is a
 -- COPY, and this only keeps a cursor from planning otherwise.

@@ -39,14 +39,14 @@
 -- ratings_page.sql, so an export equals the list's pages laid end to end. The row is
 -- csat_rating_rows' definition (migration 0004) written out over the filtered ratings rather
 -- than joined to the view: the view would read every rating a second time (a primary-key
--- lookup per row, ~15% of the database's time on a million rows). tests/test_export.py
+-- lookup per row, a sizeable share of the database's time). tests/test_export.py
 -- compares exports with list pages, so the two definitions cannot drift apart unnoticed.
 -- The filter parameters are converted by csat_list_filters_of (sql/definitions), as in
 -- every query that filters ratings, so a filtered export uses the same indexes as the list.
--- row_offset and row_limit cut the export in two (csat/exports.py): the first 1000 rows
+-- row_offset and row_limit cut the export in two (csat/exports/engine.py): the first 1000 rows
 -- (LIMIT 1000: a fast-start plan that walks the sort's index and joins with nested loops, so
 -- the first batch is ready in milliseconds), then the rest (OFFSET 1000, no limit: planned as
--- a whole read, parallel hash joins and one sort, ~1.5x less database time than walking the
+-- a whole read, parallel hash joins and one sort, less database time than walking the
 -- index). Both run in the export's one snapshot, and the order is total (id breaks ties), so
 -- the two parts are the whole export exactly once. psql below exports everything at once.
 -- spreadsheet_safe (the Excel-ready CSV) prefixes every text starting with = + - @ TAB or CR

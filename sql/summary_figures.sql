@@ -91,8 +91,7 @@ filtered AS NOT MATERIALIZED (
 -- 'remembered' as they are when nothing changed. Only one of the paths below runs: the
 -- others' one-time conditions are false, so PostgreSQL never executes them. The computed_*
 -- cells are MATERIALIZED and gated where they are read: a condition inside them would sit
--- below the Gather of their parallel plan, whose workers would start for nothing (~10 ms
--- each at 10M ratings).
+-- below the Gather of their parallel plan, whose workers would start for nothing.
 remembered AS (
     SELECT c.version, c.cells, c.company_ids, c.company_ratings, c.company_score_sums, c.company_satisfied
     FROM params p

@@ -13,7 +13,7 @@
 -- export's explicit transaction starts with it too (csat/exports.py).
 -- statement_timeout: DB_STATEMENT_TIMEOUT_MS, or the export's own limit.
 -- TimeZone = UTC: timestamps are read and written in UTC whatever the server's default.
--- jit = off: JIT compiles for 100+ ms to save a few on queries that take milliseconds.
+-- jit = off: compiling costs far more than it saves on queries this short.
 -- idle_in_transaction_session_timeout: an export whose client stopped reading for this long
 -- gives its connection (and its snapshot) back.
 WITH params AS (

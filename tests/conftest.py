@@ -1,4 +1,4 @@
-"""Shared fixtures: a real PostgreSQL, migrated and seeded once per run, and token helpers.
+"""Shared fixtures: a real PostgreSQL, migrated and seeded once per run, apps and clients.
 
 The server is TEST_DATABASE_URL's when that is set (CI points it at the machine's
 PostgreSQL), else an embedded one started from the pgserver wheel under var/pgtest.
@@ -9,52 +9,17 @@ Each run creates its own databases on that server and drops them at the end:
 """
 
 import os
-import time
 import uuid
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import jwt
+import pgserver
 import psycopg2
 import pytest
 
 from app import create_app
-from csat.config import Settings
 from csat.migrations import apply_pending
 from csat.seed import seed_demo_data
-
-ROOT = Path(__file__).resolve().parent.parent
-TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
-SEED_RATINGS = 3000
-SEED = 7
-
-ALL_PERMISSIONS = ("menu-csat", "company-request-view", "csat-add-comments", "csat-update-comments")
-
-
-def _with_database(url, name):
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def run_sql(url, statement, params=None):
-    """Run one statement on `url` in its own committed transaction; its rows, if any."""
-    conn = psycopg2.connect(url)
-    try:
-        with conn, conn.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall() if cursor.description else None
-    finally:
-        conn.close()
-
-
-def _admin_execute(server_url, statement):
-    conn = psycopg2.connect(server_url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        conn.close()
+from tests.servers import (EXTRA_RATINGS, ROOT, SEED, SEED_RATINGS, add_ratings, admin_execute, bearer,
+                           make_settings, make_token, rating_count, with_database)
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +29,6 @@ def server_url():
     if url:
         yield url
         return
-    import pgserver
-
     data_dir = ROOT / "var" / "pgtest"
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
@@ -83,16 +46,16 @@ class DatabaseFactory:
     def create(self, suffix, template=None):
         name = f"{self.prefix}_{suffix}"
         clause = f' TEMPLATE "{template}"' if template else ""
-        _admin_execute(self.server_url, f'CREATE DATABASE "{name}"{clause}')
+        admin_execute(self.server_url, f'CREATE DATABASE "{name}"{clause}')
         self.created.append(name)
         return name
 
     def url(self, name):
-        return _with_database(self.server_url, name)
+        return with_database(self.server_url, name)
 
     def drop_all(self):
         for name in reversed(self.created):
-            _admin_execute(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin_execute(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -128,8 +91,6 @@ def big_db(request, databases, template_db):
     Exports from it are far larger than any socket buffer, so streaming, disconnects and
     shutdowns can be observed mid-body. Tests only read it.
     """
-    from tests.servers import EXTRA_RATINGS, add_ratings
-
     module = request.module.__name__.rsplit(".", 1)[-1]
     url = databases.url(databases.create(f"big_{module}", template=template_db))
     add_ratings(url, getattr(request.module, "BIG_DB_EXTRA_RATINGS", EXTRA_RATINGS))
@@ -138,8 +99,6 @@ def big_db(request, databases, template_db):
 
 @pytest.fixture(scope="module")
 def big_db_rows(big_db):
-    from tests.servers import rating_count
-
     return rating_count(big_db)
 
 
@@ -147,19 +106,6 @@ def big_db_rows(big_db):
 def fresh_db(databases, template_db):
     """URL of a seeded database of this test's own."""
     return databases.url(databases.create(f"t{uuid.uuid4().hex[:8]}", template=template_db))
-
-
-def make_settings(database_url, **overrides):
-    values = dict(
-        database_url=database_url,
-        environment="test",
-        jwt_secret_key=TEST_SECRET,
-        pool_timeout_seconds=1.0,
-    )
-    values.update(overrides)
-    settings = Settings(**values)
-    settings.validate()
-    return settings
 
 
 @pytest.fixture(scope="session")
@@ -189,23 +135,6 @@ def fresh_client(fresh_app):
     return fresh_app.test_client()
 
 
-def sign(claims, key=TEST_SECRET, algorithm="HS256", headers=None):
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
-
-
-def make_token(admin_id=1, permissions=ALL_PERMISSIONS, locales=None, expires_in=600, **claims):
-    now = int(time.time())
-    body = {"sub": admin_id, "permissions": list(permissions), "iat": now, "exp": now + expires_in}
-    if locales is not None:
-        body["locales"] = list(locales)
-    body.update(claims)
-    return sign({k: v for k, v in body.items() if v is not None})
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture
 def auth_headers():
     """auth_headers(permissions=..., admin_id=..., locales=...) -> request headers."""
@@ -216,17 +145,3 @@ def auth_headers():
     return build
 
 
-def assert_boom(response, status, message=None):
-    """The response is a Boom error with this status (and message, when given)."""
-    from werkzeug.http import HTTP_STATUS_CODES
-
-    body = response.get_json()
-    assert response.status_code == status, body
-    assert body["statusCode"] == status
-    assert body["error"] == {413: "Request Entity Too Large", 414: "URI Too Long",
-                             422: "Unprocessable Entity"}.get(
-        status, HTTP_STATUS_CODES[status])
-    assert isinstance(body["message"], str) and body["message"]
-    if message is not None:
-        assert body["message"] == message
-    return body

@@ -1,14 +1,20 @@
-"""Real servers for tests: gunicorn (and nginx, in test_nginx.py), private PostgreSQL
-clusters (a primary and its streaming standby) and PgBouncer, as subprocesses.
+"""Every helper the tests share: settings and tokens, SQL, Boom assertions, and real servers.
 
-A streamed export only shows its behaviour over a real socket: chunked framing, what a
-client disconnect does, an aborted stream, worker timeouts. These helpers start the
-service exactly as production does (`gunicorn -c gunicorn.conf.py app:app`) on a free
-port, and read chunked responses at the socket level with http.client.
+Fixtures live in conftest.py and import from here; test modules import helpers from here
+only, never from conftest.py or from another test module.
+
+Real servers: gunicorn (and nginx in front of it), private PostgreSQL clusters (a primary and
+its streaming standby) and PgBouncer, as subprocesses. A streamed export only shows its
+behaviour over a real socket: chunked framing, what a client disconnect does, an aborted
+stream, worker timeouts. These helpers start the service exactly as production does
+(`gunicorn -c gunicorn.conf.py 'app:create_app()'`) on a free port, and read chunked
+responses at the socket level with http.client.
 """
 
 import http.client
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,15 +24,117 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import jwt
+import pgserver
 import psycopg2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from werkzeug.http import HTTP_STATUS_CODES
 
-from tests.conftest import ROOT, TEST_SECRET
+from csat.config import Settings
+
+
+# --- settings, tokens, SQL and Boom answers -----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+
+SEED_RATINGS = 3000
+
+
+SEED = 7
+
+
+ALL_PERMISSIONS = ("menu-csat", "company-request-view", "csat-add-comments", "csat-update-comments")
+
+
+def with_database(url, name):
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def run_sql(url, statement, params=None):
+    """Run one statement on `url` in its own committed transaction; its rows, if any."""
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
+    finally:
+        conn.close()
+
+
+def admin_execute(server_url, statement):
+    conn = psycopg2.connect(server_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+def make_settings(database_url, **overrides):
+    values = dict(
+        database_url=database_url,
+        environment="test",
+        jwt_secret_key=TEST_SECRET,
+        pool_timeout_seconds=1.0,
+    )
+    values.update(overrides)
+    settings = Settings(**values)
+    settings.validate()
+    return settings
+
+
+def sign(claims, key=TEST_SECRET, algorithm="HS256", headers=None):
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+
+
+def make_token(admin_id=1, permissions=ALL_PERMISSIONS, locales=None, expires_in=600, **claims):
+    now = int(time.time())
+    body = {"sub": admin_id, "permissions": list(permissions), "iat": now, "exp": now + expires_in}
+    if locales is not None:
+        body["locales"] = list(locales)
+    body.update(claims)
+    return sign({k: v for k, v in body.items() if v is not None})
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_boom(response, status, message=None):
+    """The response is a Boom error with this status (and message, when given)."""
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body["statusCode"] == status
+    assert body["error"] == {413: "Request Entity Too Large", 414: "URI Too Long",
+                             422: "Unprocessable Entity"}.get(
+        status, HTTP_STATUS_CODES[status])
+    assert isinstance(body["message"], str) and body["message"]
+    if message is not None:
+        assert body["message"] == message
+    return body
+
+
+def psql_binary():
+    """psql from PATH, else the embedded server's own client."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql")
+
+
+# --- gunicorn, as production runs it ----------------------------------------------------------
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -93,7 +201,7 @@ def gunicorn(database_url, log_path, **env):
     environment.pop("DATABASE_READ_URL", None)
     environment.update({name: str(value) for name, value in env.items()})
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+        process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:create_app()"],
                                    cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_serving(bind, process, log_path)
@@ -415,3 +523,213 @@ def scrape(client):
 def sample(samples, name, **labels):
     """One sample's value from scrape(), 0 when the series has none yet."""
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+# --- logs and metrics of a running server -----------------------------------------------
+
+def log_lines(path):
+    return [line for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def json_log(path):
+    return [json.loads(line) for line in log_lines(path)]
+
+
+def counter(address, name, **labels):
+    status, _, body = request(address, "/metrics")
+    assert status == 200
+    wanted = sorted(labels.items())
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == name and sorted(sample.labels.items()) == wanted:
+                return sample.value
+    return 0.0
+
+
+# --- nginx in front (deploy/nginx.conf) ---------------------------------------------------
+
+SAMPLE_CONFIG = ROOT / "deploy" / "nginx.conf"
+
+
+def nginx_binary():
+    found = shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is not installed; .ci/run installs the Debian package")
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    return found
+
+
+def site_config(upstream, port, log_dir):
+    """The sample site with the test's port, upstream and log directory, nothing else changed."""
+    text = SAMPLE_CONFIG.read_text()
+    replacements = [
+        (r"server 127\.0\.0\.1:8000;", f"server {upstream};"),
+        (r"listen 80;", f"listen 127.0.0.1:{port};"),
+        (r"/var/log/nginx/", f"{log_dir}/"),
+    ]
+    for pattern, replacement in replacements:
+        text, count = re.subn(pattern, replacement, text)
+        assert count >= 1, f"deploy/nginx.conf no longer contains {pattern!r}"
+    return text
+
+
+MAIN_CONFIG = """
+daemon off;
+worker_processes 1;
+{user}
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log info;
+events {{ worker_connections 128; }}
+http {{
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/csat.conf;
+}}
+"""
+
+
+@contextmanager
+def nginx_in_front(upstream, prefix):
+    """nginx running deploy/nginx.conf in front of `upstream`; yields its "127.0.0.1:port"."""
+    binary = nginx_binary()
+    port = free_port()
+    (prefix / "csat.conf").write_text(site_config(upstream, port, prefix))
+    # A root master would hand requests to "nobody", who cannot enter pytest's tmp dirs.
+    user = "user root;" if os.geteuid() == 0 else ""
+    (prefix / "nginx.conf").write_text(MAIN_CONFIG.format(prefix=prefix, user=user))
+    process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    address = f"127.0.0.1:{port}"
+    try:
+        if not wait_for(lambda: _answers(address) or process.poll() is not None, timeout=10) \
+                or process.poll() is not None:
+            pytest.fail(f"nginx did not start: {process.communicate(timeout=5)[0].decode()}")
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(address):
+    try:
+        conn = open_stream(address, "/healthz")
+        status = conn.getresponse().status
+        conn.close()
+        return status == 200
+    except OSError:
+        return False
+
+
+# --- follow-ups: what the service stored, and races over real HTTP -------------------------
+
+COMMENTS_PATH = "/csat/comments"
+COMMENT_PERMISSIONS = ("csat-add-comments", "csat-update-comments")
+RACERS = 20
+
+
+def sql_rows(url, statement, params=()):
+    conn = psycopg2.connect(url, options="-c TimeZone=UTC")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+    finally:
+        conn.close()
+
+
+def rating_id(url, *, followed_up, outside_locale=None):
+    """A rating with or without a follow-up (optionally in a locale other than outside_locale)."""
+    rows = sql_rows(url, """
+        SELECT r.id FROM ratings r
+        WHERE EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id) = %s
+          AND (%s::smallint IS NULL OR r.locale_id <> %s::smallint)
+        ORDER BY r.id LIMIT 1""", (followed_up, outside_locale, outside_locale))
+    return rows[0][0]
+
+
+def active_admins(url, count):
+    ids = [row[0] for row in sql_rows(
+        url, "SELECT id FROM administrators WHERE active ORDER BY id LIMIT %s", (count,))]
+    assert len(ids) == count
+    return ids
+
+
+def follow_up(url, rating):
+    """(comments, created_by, updated_by) of the current follow-up, or None."""
+    rows = sql_rows(url, "SELECT comments, created_by, updated_by FROM rating_follow_ups WHERE rating_id = %s",
+                    (rating,))
+    return rows[0] if rows else None
+
+
+def history(url, rating):
+    return sql_rows(url, """
+        SELECT comments, written_by, written_at, replaced_by, replaced_at
+        FROM rating_follow_up_history WHERE rating_id = %s ORDER BY id""", (rating,))
+
+
+def send(address, method, body, token):
+    conn = http.client.HTTPConnection(*address, timeout=120)
+    try:
+        conn.request(method, COMMENTS_PATH, body=json.dumps(body),
+                     headers={"Content-Type": "application/json", **bearer(token)})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def race(address, method, rating, admins, text_of, release=None):
+    """Every admin sends at once (a barrier); release() runs once they are all in flight."""
+    tokens = {admin: make_token(admin_id=admin, permissions=COMMENT_PERMISSIONS) for admin in admins}
+    barrier = threading.Barrier(len(admins))
+
+    def one(admin):
+        barrier.wait()
+        return send(address, method, {"ratingId": rating, "comments": text_of(admin)}, tokens[admin])
+
+    with ThreadPoolExecutor(max_workers=len(admins)) as pool:
+        futures = {admin: pool.submit(one, admin) for admin in admins}
+        if release is not None:
+            release()
+        return {admin: future.result() for admin, future in futures.items()}
+
+
+@contextmanager
+def blocker(url, statement, params):
+    """An open transaction holding the locks `statement` takes; yields release(waiters).
+
+    release waits until `waiters` requests queue behind those locks, then rolls back, so
+    every racer reaches the contested row before any of them can get it.
+    """
+    conn = psycopg2.connect(url)
+
+    def release(waiters):
+        wait_for_lock_waiters(url, waiters)
+        conn.rollback()
+
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement, params)
+        yield release
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def wait_for_lock_waiters(url, count):
+    """Block until `count` service connections wait on a lock (a hang guard, not a timing test)."""
+    deadline = time.monotonic() + 60
+    while True:
+        (waiting,), = sql_rows(url, """
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'csat-service'
+              AND wait_event_type = 'Lock'""")
+        if waiting >= count:
+            return
+        assert time.monotonic() < deadline, f"only {waiting} of {count} requests reached the lock"
+        time.sleep(0.05)

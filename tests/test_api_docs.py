@@ -25,7 +25,7 @@ import marshmallow
 import pytest
 
 import schemas
-from tests.conftest import ROOT
+from tests.servers import ROOT
 
 API_DOC = ROOT / "docs" / "api.md"
 

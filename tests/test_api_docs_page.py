@@ -23,9 +23,8 @@ from importlib.resources import files
 
 import pytest
 
-from csat.api_docs import ASSETS_VERSION, CONTENT_SECURITY_POLICY
-from tests.conftest import assert_boom, make_token
-from tests.servers import gunicorn, request, require_tool, wait_for
+from csat.routes.api_docs import ASSETS_VERSION, CONTENT_SECURITY_POLICY
+from tests.servers import assert_boom, gunicorn, make_token, request, require_tool, wait_for
 
 DIST = files("flask_swagger_ui") / "dist"
 RENDER_TIMEOUT = 60

@@ -1,6 +1,8 @@
 """Token verification: every defect is a 401 Boom; a missing permission is a 403 Boom."""
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 
@@ -9,7 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import create_app
-from tests.conftest import assert_boom, bearer, make_settings, make_token, sign
+from csat import db
+from tests.servers import assert_boom, bearer, make_settings, make_token, sign
 
 AGENTS = "/csat/agents/list"
 
@@ -23,8 +26,6 @@ def _now():
 
 
 def _inactive_admin_id(app):
-    from csat import db
-
     with app.app_context():
         with db.connection() as conn, conn.cursor() as cursor:
             cursor.execute("SELECT min(id) FROM administrators WHERE NOT active")
@@ -141,9 +142,6 @@ def test_rs256_token_is_accepted(rsa_client, rsa_keys):
 
 def test_hs256_signed_with_the_public_key_is_refused(rsa_client, rsa_keys):
     """Algorithm confusion: an attacker signs HS256 with the (public) RSA key."""
-    import hmac
-    import hashlib
-
     header = _b64({"alg": "HS256", "typ": "JWT"})
     payload = _b64({"sub": "1", "permissions": ["menu-csat"], "exp": _now() + 600})
     signature = hmac.new(rsa_keys[1].encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()

@@ -21,8 +21,8 @@ import psycopg2
 import pytest
 
 from app import create_app
-from csat.api_docs import ASSETS_VERSION
-from tests.conftest import ALL_PERMISSIONS, assert_boom, bearer, make_settings, make_token
+from csat.routes.api_docs import ASSETS_VERSION
+from tests.servers import ALL_PERMISSIONS, assert_boom, bearer, make_settings, make_token
 
 MENU, VIEW, ADD, UPDATE = ALL_PERMISSIONS
 

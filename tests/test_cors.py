@@ -21,8 +21,7 @@ import pytest
 
 from app import create_app
 from csat.config import ConfigError, Settings
-from tests.conftest import TEST_SECRET, bearer, make_settings, make_token, run_sql
-from tests.servers import gunicorn
+from tests.servers import TEST_SECRET, bearer, gunicorn, make_settings, make_token, run_sql
 
 FRONTEND = "https://admin.example.com"
 PREFLIGHT = {"Origin": FRONTEND, "Access-Control-Request-Method": "GET",
@@ -179,6 +178,7 @@ def page_result(dom):
     return json.loads(html.unescape(re.search(r'<pre id="result">(.*?)</pre>', dom, re.S).group(1)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("listed", [True, False], ids=["origin listed", "origin not listed"])
 def test_a_page_on_another_origin_calls_the_api_only_when_listed(
         listed, frontend, shared_db, tmp_path):

@@ -12,20 +12,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
+import pgserver
 import psycopg2
 import pytest
+from pgserver._commands import pg_ctl
 
 from app import create_app
 from csat import db
 from csat.migrations import apply_pending
-from tests.conftest import assert_boom, bearer, make_settings, make_token
+from csat.seed import seed_demo_data
+from tests.servers import (SEED, SEED_RATINGS, admin_execute, assert_boom, bearer, gunicorn, make_settings,
+                           make_token, request, with_database)
+
+pytestmark = pytest.mark.slow  # a private PostgreSQL stopped and restarted
 
 
 @pytest.fixture(scope="module")
 def private_server():
-    import pgserver
-    from pgserver._commands import pg_ctl
-
     data_dir = Path(tempfile.mkdtemp(prefix="csat-pg-"))
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     url = server.get_uri()
@@ -183,11 +186,8 @@ def test_pool_serves_many_threads(private_app):
 @pytest.fixture(scope="module")
 def drill_db(private_server):
     """A seeded database on the private server: 3,000 ratings, so an export has 3 batches."""
-    from csat.seed import seed_demo_data
-    from tests.conftest import SEED, SEED_RATINGS, _admin_execute, _with_database
-
-    _admin_execute(private_server[0], "CREATE DATABASE drill")
-    url = _with_database(private_server[0], "drill")
+    admin_execute(private_server[0], "CREATE DATABASE drill")
+    url = with_database(private_server[0], "drill")
     conn = psycopg2.connect(url)
     try:
         apply_pending(conn, log=lambda message: None)
@@ -255,8 +255,6 @@ def _table_locked(url, table):
 def test_a_query_stuck_on_a_lock_is_a_503_over_http_not_a_hung_worker(drill_db, tmp_path):
     """A statement that cannot finish is cancelled by statement_timeout and answered 503
     Boom with Retry-After, through gunicorn; meanwhile the worker keeps serving."""
-    from tests.servers import gunicorn, request
-
     with gunicorn(drill_db, tmp_path / "gunicorn.log", DB_STATEMENT_TIMEOUT_MS=300,
                   GUNICORN_THREADS=2) as address:
         assert request(address, "/csat?length=1", HEADERS)[0] == 200

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_boom
+from tests.servers import assert_boom
 
 # The table's columns, in the order a page would declare them (DataTables sends their data).
 COLUMNS = ("rating_id", "rating", "comment", "reference_id", "company_id", "company_name",

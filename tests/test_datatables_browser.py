@@ -30,8 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, make_token
-from tests.servers import free_port, gunicorn
+from tests.servers import ROOT, free_port, gunicorn, make_token
+
+pytestmark = pytest.mark.slow  # a browser
 
 CACHE = ROOT / "tests" / ".cache" / "datatables"
 PACKAGES = {"datatables.net@2": "package/js/dataTables.min.js",

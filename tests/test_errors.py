@@ -4,7 +4,7 @@ import pytest
 
 from app import create_app
 from csat.config import ConfigError, Settings
-from tests.conftest import assert_boom, bearer, make_settings, make_token
+from tests.servers import assert_boom, bearer, make_settings, make_token
 
 
 def test_unknown_route_is_404_boom(client):

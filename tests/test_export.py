@@ -1,4 +1,4 @@
-"""GET /csat?report=true: the streamed export (csat/exports.py).
+"""GET /csat?report=true: the streamed export (csat/exports/engine.py).
 
 In-process tests (Flask's test client, shared seeded database) pin the content: an export
 is the list's pages laid end to end, in JSON and CSV, and keeps the list's validation.
@@ -20,10 +20,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
-from csat.exports import BATCH_ROWS
+from csat.exports.copy_rows import BATCH_ROWS
 from schemas.ratings import RatingRow
-from tests.conftest import SEED_RATINGS, assert_boom, bearer, make_settings, make_token
-from tests.servers import HeldExport, drop, gunicorn, open_stream, sessions, wait_for
+from tests.servers import (SEED_RATINGS, HeldExport, assert_boom, bearer, drop, gunicorn,
+                           make_settings, make_token, open_stream, sessions, wait_for)
 
 COLUMNS = list(RatingRow().fields)
 MENU = ("menu-csat",)
@@ -345,6 +345,7 @@ def all_idle(database_url):
     return bool(states) and all(state == "idle" for state in states)
 
 
+@pytest.mark.slow
 def test_over_http_the_export_is_chunked_one_array_per_line(server, big_db_rows):
     conn = open_stream(server[0], "/csat?report=true", headers())
     response = conn.getresponse()
@@ -359,6 +360,7 @@ def test_over_http_the_export_is_chunked_one_array_per_line(server, big_db_rows)
     assert set(sizes[:-1]) == {BATCH_ROWS}
 
 
+@pytest.mark.slow
 def test_a_client_that_leaves_after_one_batch_frees_the_connection(server, big_db):
     conn = open_stream(server[0], "/csat?report=true", headers())
     response = conn.getresponse()
@@ -372,6 +374,7 @@ def test_a_client_that_leaves_after_one_batch_frees_the_connection(server, big_d
     assert wait_for(lambda: '"export disconnected' in server[1].read_text(), timeout=2)
 
 
+@pytest.mark.slow
 def test_a_csv_client_that_leaves_during_the_copy_frees_the_connection(server, big_db):
     conn = open_stream(server[0], "/csat?report=true&format=csv", headers())
     response = conn.getresponse()
@@ -387,6 +390,7 @@ def test_a_csv_client_that_leaves_during_the_copy_frees_the_connection(server, b
                     timeout=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("body", BODIES)
 def test_a_client_that_leaves_mid_body_frees_the_connection(server, big_db, body):
     conn = open_stream(server[0], f"/csat?report=true&{body}", headers())
@@ -408,6 +412,7 @@ def test_a_client_that_leaves_mid_body_frees_the_connection(server, big_db, body
                     timeout=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("body", BODIES)
 def test_a_failure_after_the_first_byte_truncates_the_stream(server, big_db, body):
     conn = open_stream(server[0], f"/csat?report=true&{body}", headers())
@@ -430,6 +435,7 @@ def test_a_failure_after_the_first_byte_truncates_the_stream(server, big_db, bod
     assert wait_for(lambda: '"export failed' in server[1].read_text(), timeout=2)
 
 
+@pytest.mark.slow
 def test_the_cap_holds_across_workers_and_frees_a_slot_when_a_client_leaves(server, big_db):
     held = []
     for _ in range(2):
@@ -460,6 +466,7 @@ def test_the_cap_holds_across_workers_and_frees_a_slot_when_a_client_leaves(serv
     drop(*held.pop())
 
 
+@pytest.mark.slow
 def test_a_stream_longer_than_the_worker_timeout_completes(server, big_db_rows):
     conn = open_stream(server[0], "/csat?report=true", headers())
     response = conn.getresponse()

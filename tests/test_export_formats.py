@@ -1,4 +1,4 @@
-"""The export's four bodies (csat/exports.py, csat/xlsx.py): NDJSON, Excel-ready CSV, raw CSV
+"""The export's four bodies (csat/exports/): NDJSON, Excel-ready CSV, raw CSV
 and XLSX, each checked against the JSON export (itself checked against the list pages in
 tests/test_export.py), plus LibreOffice opening the spreadsheet files and the export metrics.
 """
@@ -17,10 +17,9 @@ import psycopg2
 import pytest
 
 from app import create_app
-from csat import xlsx
+from csat.exports import xlsx
 from schemas.ratings import RatingRow
-from tests.conftest import bearer, make_settings, make_token
-from tests.servers import sample, scrape
+from tests.servers import bearer, make_settings, make_token, sample, scrape
 
 COLUMNS = list(RatingRow().fields)
 NUMBER_COLUMNS = {"rating_id", "rating", "reference_id", "company_id", "follow_up_created_by",
@@ -264,6 +263,7 @@ def lo_lines(text):
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+@pytest.mark.slow
 def test_libreoffice_reads_the_same_values_from_the_xlsx_and_the_excel_csv(awkward_client, tmp_path):
     soffice_binary()
     expected = json_rows(awkward_client, QUERY)

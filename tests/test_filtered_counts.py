@@ -1,4 +1,4 @@
-"""recordsFiltered stays exact when the service reuses a count (csat/filtered_counts.py, 0021).
+"""recordsFiltered stays exact when the service reuses a count (csat/queries/filtered_counts.py, 0021).
 
 Each test asks for a filter (the service remembers its count), changes something that
 filter depends on straight in the database, and asks again: the count must follow.
@@ -6,7 +6,7 @@ filter depends on straight in the database, and asks again: the count must follo
 
 import pytest
 
-from tests.conftest import run_sql
+from tests.servers import run_sql
 
 
 def _filtered(client, headers, query):

@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from app import create_app
-from tests.conftest import assert_boom, make_settings
+from tests.servers import assert_boom, make_settings
 
 # rating id: (score, comment, followed up)
 RATINGS = {

@@ -6,25 +6,20 @@ shared database is only read. Races run over real HTTP against a threaded server
 """
 
 import csv
-import http.client
 import io
 import json
 import os
 import subprocess
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg2
 import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
 from schemas.follow_ups import FollowUpVersion
-from tests.conftest import assert_boom, bearer, make_settings, make_token
-from tests.test_sql_files import psql_binary
+from tests.servers import (RACERS, active_admins, assert_boom, bearer, blocker, follow_up, history,
+                           make_settings, make_token, psql_binary, race, rating_id, send, sql_rows)
 
 COMMENTS = "/csat/comments"
 ADD = "csat-add-comments"
@@ -32,53 +27,10 @@ UPDATE = "csat-update-comments"
 MENU = "menu-csat"
 HISTORY_SQL = Path(__file__).resolve().parent.parent / "sql" / "follow_up_history.sql"
 VERSION_FIELDS = tuple(FollowUpVersion().fields)
-RACERS = 20
-
-
-# --- database helpers (direct SQL, to see what the service really stored) -------------------
-
-def sql_rows(url, statement, params=()):
-    conn = psycopg2.connect(url, options="-c TimeZone=UTC")
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall()
-    finally:
-        conn.close()
-
-
-def rating_id(url, *, followed_up, outside_locale=None):
-    """A rating with or without a follow-up (optionally in a locale other than outside_locale)."""
-    rows = sql_rows(url, """
-        SELECT r.id FROM ratings r
-        WHERE EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id) = %s
-          AND (%s::smallint IS NULL OR r.locale_id <> %s::smallint)
-        ORDER BY r.id LIMIT 1""", (followed_up, outside_locale, outside_locale))
-    return rows[0][0]
 
 
 def locale_of(url, rating):
     return sql_rows(url, "SELECT locale_id FROM ratings WHERE id = %s", (rating,))[0][0]
-
-
-def active_admins(url, count):
-    ids = [row[0] for row in sql_rows(
-        url, "SELECT id FROM administrators WHERE active ORDER BY id LIMIT %s", (count,))]
-    assert len(ids) == count
-    return ids
-
-
-def follow_up(url, rating):
-    """(comments, created_by, updated_by) of the current follow-up, or None."""
-    rows = sql_rows(url, "SELECT comments, created_by, updated_by FROM rating_follow_ups WHERE rating_id = %s",
-                    (rating,))
-    return rows[0] if rows else None
-
-
-def history(url, rating):
-    return sql_rows(url, """
-        SELECT comments, written_by, written_at, replaced_by, replaced_at
-        FROM rating_follow_up_history WHERE rating_id = %s ORDER BY id""", (rating,))
 
 
 def write(client, method, rating, comments, **token):
@@ -342,69 +294,6 @@ def live_server(fresh_db):
     application.extensions["csat_db"].close()
 
 
-def send(address, method, body, token):
-    conn = http.client.HTTPConnection(*address, timeout=120)
-    try:
-        conn.request(method, COMMENTS, body=json.dumps(body),
-                     headers={"Content-Type": "application/json", **bearer(token)})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
-
-
-def race(address, method, rating, admins, text_of, release=None):
-    """Every admin sends at once (a barrier); release() runs once they are all in flight."""
-    tokens = {admin: make_token(admin_id=admin, permissions=[ADD, UPDATE]) for admin in admins}
-    barrier = threading.Barrier(len(admins))
-
-    def one(admin):
-        barrier.wait()
-        return send(address, method, {"ratingId": rating, "comments": text_of(admin)}, tokens[admin])
-
-    with ThreadPoolExecutor(max_workers=len(admins)) as pool:
-        futures = {admin: pool.submit(one, admin) for admin in admins}
-        if release is not None:
-            release()
-        return {admin: future.result() for admin, future in futures.items()}
-
-
-@contextmanager
-def blocker(url, statement, params):
-    """An open transaction holding the locks `statement` takes; yields release(waiters).
-
-    release waits until `waiters` requests queue behind those locks, then rolls back, so
-    every racer reaches the contested row before any of them can get it.
-    """
-    conn = psycopg2.connect(url)
-
-    def release(waiters):
-        wait_for_lock_waiters(url, waiters)
-        conn.rollback()
-
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement, params)
-        yield release
-    finally:
-        conn.rollback()
-        conn.close()
-
-
-def wait_for_lock_waiters(url, count):
-    """Block until `count` service connections wait on a lock (a hang guard, not a timing test)."""
-    deadline = time.monotonic() + 60
-    while True:
-        (waiting,), = sql_rows(url, """
-            SELECT count(*) FROM pg_stat_activity
-            WHERE datname = current_database() AND application_name = 'csat-service'
-              AND wait_event_type = 'Lock'""")
-        if waiting >= count:
-            return
-        assert time.monotonic() < deadline, f"only {waiting} of {count} requests reached the lock"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("held", [False, True], ids=["barrier", "all queued behind a lock"])
 def test_concurrent_posts_exactly_one_wins(live_server, fresh_db, held):
     """held: an uncommitted follow-up makes all 20 wait at the primary key, then disappears."""
@@ -576,7 +465,7 @@ def test_history_needs_menu_csat(client, shared_db, permissions, status):
 
 
 def test_details_show_the_current_follow_up(fresh_client, fresh_db):
-    """GET /csat/<id> (csat/ratings.py) reads the same row: text, author and update time."""
+    """GET /csat/<id> (csat/routes/ratings.py) reads the same row: text, author and update time."""
     rating, versions = edit_several_times(fresh_client, fresh_db)
     headers = bearer(make_token())
     current = fresh_client.get(f"/csat/{rating}/follow-ups", headers=headers).get_json()["history"][0]

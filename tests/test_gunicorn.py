@@ -1,4 +1,4 @@
-"""The service under `gunicorn -c gunicorn.conf.py app:app`, as production runs it.
+"""The service under `gunicorn -c gunicorn.conf.py 'app:create_app()'`, as production runs it.
 
 Two workers share one metrics view (multiprocess mode), every line on stdout is one JSON
 object, the Dockerfile's HEALTHCHECK command works, and SIGTERM lets a running export end
@@ -14,35 +14,16 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, TEST_SECRET, bearer, make_token
-from tests.servers import (GUNICORN, free_port, gunicorn, open_stream, request,
-                           wait_until_serving)
+from tests.servers import (GUNICORN, ROOT, TEST_SECRET, bearer, counter, free_port, gunicorn, json_log,
+                           make_token, open_stream, request, wait_until_serving)
+
+pytestmark = pytest.mark.slow  # gunicorn
 
 ENDPOINT = "/csat/agents/list"
-
-
-def log_lines(path):
-    return [line for line in Path(path).read_text().splitlines() if line.strip()]
-
-
-def json_log(path):
-    return [json.loads(line) for line in log_lines(path)]
-
-
-def counter(address, name, **labels):
-    status, _, body = request(address, "/metrics")
-    assert status == 200
-    wanted = sorted(labels.items())
-    for family in text_string_to_metric_families(body.decode()):
-        for sample in family.samples:
-            if sample.name == name and sorted(sample.labels.items()) == wanted:
-                return sample.value
-    return 0.0
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +144,7 @@ def start_gunicorn(tmp_path):
         for name in ("DATABASE_READ_URL", "PROMETHEUS_MULTIPROC_DIR"):
             environment.pop(name, None)
         with open(log_path, "wb") as log:
-            process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+            process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "app:create_app()"],
                                        cwd=ROOT, env=environment, stdout=log,
                                        stderr=subprocess.STDOUT)
         started.append(process)

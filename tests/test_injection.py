@@ -30,7 +30,7 @@ import pytest
 from app import create_app
 from schemas.ratings import ListArgs
 from schemas.summary import SummaryArgs
-from tests.conftest import assert_boom, bearer, make_settings, make_token
+from tests.servers import assert_boom, bearer, make_settings, make_token
 
 MISSING_RATING = 2**62
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

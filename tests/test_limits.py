@@ -20,8 +20,7 @@ import pytest
 from app import create_app
 from csat.config import Settings
 from schemas.ratings import MAX_LIST_ITEMS, MAX_SEARCH_LENGTH, ListArgs
-from tests.conftest import TEST_SECRET, assert_boom, bearer, make_settings, make_token, run_sql
-from tests.servers import gunicorn, request
+from tests.servers import TEST_SECRET, assert_boom, bearer, make_settings, make_token, run_sql
 
 HEADERS = bearer(make_token(expires_in=3600))
 

@@ -11,8 +11,7 @@ import pytest
 from app import create_app
 from csat.db import SQL_DIR, load
 from csat.migrations import apply_pending, definition_files, migration_files
-from tests.conftest import make_settings
-from tests.test_sql_files import psql_binary
+from tests.servers import make_settings, psql_binary
 
 # A versioned migration that a scratch sql directory gains: it must never run while an applied
 # one has changed.

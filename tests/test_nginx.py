@@ -5,66 +5,20 @@ listen port, upstream address and log paths swapped for the test's. Without ngin
 tests are skipped on a laptop, and fail under CI (CI is set), where nginx must be there.
 """
 
-import os
 import re
-import shutil
-import subprocess
 import zlib
-from contextlib import contextmanager
 
 import http.client
 import orjson
 import psycopg2
 import pytest
 
-from csat.exports import BATCH_ROWS
-from tests.conftest import ROOT, bearer, make_token
-from tests.servers import free_port, gunicorn, open_stream, sessions, wait_for
+from csat.exports.copy_rows import BATCH_ROWS
+from tests.servers import bearer, gunicorn, make_token, nginx_in_front, open_stream, sessions, wait_for
 
-SAMPLE_CONFIG = ROOT / "deploy" / "nginx.conf"
+pytestmark = pytest.mark.slow  # nginx in front of gunicorn
+
 HEADERS = bearer(make_token(admin_id=1, permissions=["menu-csat"]))
-
-
-def nginx_binary():
-    found = shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is not installed; .ci/run installs the Debian package")
-        pytest.skip("nginx is not installed (apt-get install nginx)")
-    return found
-
-
-def site_config(upstream, port, log_dir):
-    """The sample site with the test's port, upstream and log directory, nothing else changed."""
-    text = SAMPLE_CONFIG.read_text()
-    replacements = [
-        (r"server 127\.0\.0\.1:8000;", f"server {upstream};"),
-        (r"listen 80;", f"listen 127.0.0.1:{port};"),
-        (r"/var/log/nginx/", f"{log_dir}/"),
-    ]
-    for pattern, replacement in replacements:
-        text, count = re.subn(pattern, replacement, text)
-        assert count >= 1, f"deploy/nginx.conf no longer contains {pattern!r}"
-    return text
-
-
-MAIN_CONFIG = """
-daemon off;
-worker_processes 1;
-{user}
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log info;
-events {{ worker_connections 128; }}
-http {{
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {prefix}/csat.conf;
-}}
-"""
 
 
 # Through nginx an export must outgrow nginx's upstream socket buffer (loopback autotuning lets
@@ -76,38 +30,6 @@ def nginx(big_db, tmp_path_factory):
     prefix = tmp_path_factory.mktemp("nginx")
     with gunicorn(big_db, prefix / "gunicorn.log") as upstream, nginx_in_front(upstream, prefix) as address:
         yield address
-
-
-@contextmanager
-def nginx_in_front(upstream, prefix):
-    """nginx running deploy/nginx.conf in front of `upstream`; yields its "127.0.0.1:port"."""
-    binary = nginx_binary()
-    port = free_port()
-    (prefix / "csat.conf").write_text(site_config(upstream, port, prefix))
-    # A root master would hand requests to "nobody", who cannot enter pytest's tmp dirs.
-    user = "user root;" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(MAIN_CONFIG.format(prefix=prefix, user=user))
-    process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    address = f"127.0.0.1:{port}"
-    try:
-        if not wait_for(lambda: _answers(address) or process.poll() is not None, timeout=10) \
-                or process.poll() is not None:
-            pytest.fail(f"nginx did not start: {process.communicate(timeout=5)[0].decode()}")
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _answers(address):
-    try:
-        conn = open_stream(address, "/healthz")
-        status = conn.getresponse().status
-        conn.close()
-        return status == 200
-    except OSError:
-        return False
 
 
 def export_in_progress(database_url):

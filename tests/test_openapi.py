@@ -10,7 +10,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from csat.openapi import OPERATIONS, _openapi_path, is_static
-from tests.conftest import bearer, make_token
+from tests.servers import bearer, make_token
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 

@@ -18,8 +18,7 @@ import pytest
 from app import create_app
 from csat import metrics
 from csat.request_log import JsonFormatter, RequestContextFilter
-from tests.conftest import ROOT, assert_boom, bearer, make_settings, make_token
-from tests.servers import sample, scrape
+from tests.servers import ROOT, assert_boom, bearer, make_settings, make_token, sample, scrape
 
 RUNTIME_PATHS = ("app.py", "gunicorn.conf.py", "requirements.txt", "csat", "schemas", "sql")
 
@@ -106,7 +105,7 @@ def test_final_stage_runs_gunicorn_as_non_root_with_exec_form_commands():
     stage = final_stage()
     words = dict(stage)
     assert stage[0][1].split()[0] == "python:3.11-slim"
-    assert json.loads(words["CMD"]) == ["gunicorn", "-c", "gunicorn.conf.py", "app:app"]
+    assert json.loads(words["CMD"]) == ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
     healthcheck = words["HEALTHCHECK"]
     assert "CMD [" in healthcheck, "HEALTHCHECK must be exec form"
     command = json.loads(healthcheck[healthcheck.index("CMD ") + 4:])

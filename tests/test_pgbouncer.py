@@ -18,13 +18,15 @@ import time
 
 import psycopg2
 import pytest
+from werkzeug.serving import make_server
 
 from app import create_app
 from csat.migrations import apply_pending
-from tests.conftest import assert_boom, bearer, make_settings, make_token
-from tests.servers import HeldExport, PrivatePostgres, pgbouncer, private_dir, wait_for
-from tests.test_follow_ups import (RACERS, active_admins, blocker, follow_up, history, race,
-                                   rating_id, sql_rows)
+from tests.servers import (RACERS, HeldExport, PrivatePostgres, active_admins, assert_boom,
+                           bearer, blocker, follow_up, history, make_settings, make_token,
+                           pgbouncer, private_dir, race, rating_id, sql_rows, wait_for)
+
+pytestmark = pytest.mark.slow  # PgBouncer and private PostgreSQL clusters
 
 HEADERS = bearer(make_token())
 
@@ -115,8 +117,6 @@ def test_the_export_slots_hold_through_pgbouncer(app_via_pgbouncer):
 @pytest.fixture
 def live_server_via_pgbouncer(fresh_db, through_pgbouncer):
     """(host, port) of a threaded server whose app reaches fresh_db through pgbouncer."""
-    from werkzeug.serving import make_server
-
     app = bounced_app(through_pgbouncer(fresh_db), pool_max_size=RACERS + 5,
                       pool_timeout_seconds=30.0, statement_timeout_ms=60000)
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -15,8 +15,7 @@ from collections import Counter
 import pytest
 
 from csat.db import load
-from tests.conftest import run_sql
-from tests.servers import scrape
+from tests.servers import run_sql, scrape
 
 STEPS = 36
 FILTERS = [

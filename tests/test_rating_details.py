@@ -7,7 +7,7 @@ import psycopg2.extras
 import pytest
 
 from schemas.ratings import RatingDetails, RatingRow
-from tests.conftest import assert_boom
+from tests.servers import assert_boom
 
 DETAIL_FIELDS = list(RatingDetails().fields)
 SHARED_WITH_LIST = sorted(set(DETAIL_FIELDS) & set(RatingRow().fields))

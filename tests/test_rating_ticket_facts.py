@@ -10,7 +10,7 @@ set: both must give the same days.
 import pytest
 
 from app import create_app
-from tests.conftest import make_settings, run_sql
+from tests.servers import make_settings, run_sql
 
 MISMATCHES = """
     SELECT count(*) FILTER (WHERE r.ticket_type_id IS DISTINCT FROM t.type_id

@@ -13,7 +13,7 @@ import pytest
 
 from app import create_app
 from schemas.ratings import RatingPage, RatingRow
-from tests.conftest import assert_boom, bearer, make_settings, make_token
+from tests.servers import assert_boom, bearer, make_settings, make_token
 
 ROW_FIELDS = list(RatingRow().fields)
 SORTS = {"reference": "reference_id", "rating": "score", "companyId": "company_id",

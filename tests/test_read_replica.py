@@ -12,7 +12,7 @@ import pytest
 
 from app import create_app
 from csat.config import Settings
-from tests.conftest import TEST_SECRET, bearer, make_settings, make_token
+from tests.servers import TEST_SECRET, bearer, make_settings, make_token
 
 REPLICA_COMMENT = "read from the replica"
 REPLICA_AGENT = "Agent From The Replica"

@@ -15,10 +15,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.conftest import bearer, make_token
-from tests.servers import gunicorn, request
-from tests.test_gunicorn import counter, json_log
-from tests.test_nginx import nginx_in_front
+from tests.servers import bearer, counter, gunicorn, json_log, make_token, nginx_in_front, request
+
+pytestmark = pytest.mark.slow  # gunicorn and nginx
 
 HEADERS = bearer(make_token(expires_in=3600))
 LONGEST_LINE = 8190  # bytes of "GET <target> HTTP/1.1", without the CRLF

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from app import create_app
-from tests.conftest import assert_boom, make_settings, run_sql
+from tests.servers import assert_boom, make_settings, run_sql
 
 SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)

@@ -19,8 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import make_token
-from tests.servers import gunicorn
+import pytest
+
+from tests.servers import gunicorn, make_token
+
+pytestmark = pytest.mark.slow  # schemathesis against gunicorn
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "20"))

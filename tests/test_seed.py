@@ -13,6 +13,8 @@ import pytest
 import csat.seed
 from csat.seed import SEED_DIR, SEEDED_TABLES, SeedError, has_demo_data, seed_demo_data
 
+pytestmark = pytest.mark.slow  # seeding databases
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "sql" / "migrations"
 RATINGS = 5000
 

@@ -10,25 +10,15 @@ import io
 import os
 import re
 import shlex
-import shutil
 import subprocess
-from pathlib import Path
 
 import psycopg2
 import pytest
 
 from csat.db import SQL_DIR, load
+from tests.servers import psql_binary
 
 QUERY_FILES = sorted(p for p in SQL_DIR.glob("*.sql"))
-
-
-def psql_binary():
-    found = shutil.which("psql")
-    if found:
-        return found
-    import pgserver  # the embedded server ships its own client
-
-    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql")
 
 
 def header_lines(path):

@@ -7,6 +7,8 @@ standby and write the primary, as in production. Waits are for conditions (the s
 /readyz and /metrics, the standby's replay position), never bare sleeps.
 """
 
+import http.client
+import json
 import re
 import shutil
 import time
@@ -18,8 +20,10 @@ import pytest
 from app import create_app
 from csat.migrations import apply_pending
 from csat.seed import seed_demo_data
-from tests.conftest import SEED, SEED_RATINGS, bearer, make_settings, make_token
-from tests.servers import PrivatePostgres, add_ratings, private_dir, wait_for
+from tests.servers import (SEED, SEED_RATINGS, PrivatePostgres, add_ratings, bearer, gunicorn,
+                           make_settings, make_token, private_dir, request, wait_for)
+
+pytestmark = pytest.mark.slow  # a streaming standby cluster
 
 APPLY_DELAY = "'2s'"
 WRITER = 1  # admin ids: the one who writes, and another who only reads
@@ -287,11 +291,6 @@ def test_an_export_cancelled_by_a_recovery_conflict_ends_truncated(cluster, capl
 def test_read_your_writes_holds_across_gunicorn_workers(cluster, tmp_path):
     """The read position lives in the primary, so whichever worker answers the next reads
     (each with its own pools and replica monitor) sends them to the primary."""
-    import http.client
-    import json
-
-    from tests.servers import gunicorn, request
-
     primary, standby = cluster
     rating = unfollowed_rating(primary, 4)
     writer = bearer(make_token(admin_id=WRITER))

@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 
 from app import create_app
-from tests.conftest import assert_boom, make_settings
+from tests.servers import assert_boom, make_settings
 
 TIME_ZONE = "America/Mexico_City"
 LOCALE = 90

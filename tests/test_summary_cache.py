@@ -1,4 +1,4 @@
-"""Remembered summaries (csat/summary.py): served again only while rating_filter_version holds.
+"""Remembered summaries (csat/queries/summary.py): served again only while rating_filter_version holds.
 
 Each test writes to a database of its own and checks that the very next summary shows the
 write, and that an unchanged database is answered from memory (no summary query at all).
@@ -14,7 +14,7 @@ import pytest
 
 from app import create_app
 from csat import db
-from tests.conftest import make_settings, run_sql
+from tests.servers import make_settings, run_sql
 
 
 @pytest.fixture

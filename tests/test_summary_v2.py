@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from app import create_app
-from tests.conftest import make_settings
+from tests.servers import make_settings
 
 LOCALE = 91
 A, B, C = 910001, 910002, 910003

@@ -17,7 +17,7 @@ import psycopg2
 import pytest
 
 from app import create_app
-from tests.conftest import assert_boom, make_settings, run_sql
+from tests.servers import assert_boom, make_settings, run_sql
 
 # rating id: (company country, score, comment, created at)
 IN_RANGE = "2026-03-10 12:00Z"

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import RSAAlgorithm
 
 from app import create_app
-from tests.conftest import TEST_SECRET, assert_boom, bearer, make_settings, make_token, sign
+from tests.servers import TEST_SECRET, assert_boom, bearer, make_settings, make_token, sign
 
 NOW = int(time.time())
 CLAIMS = {"sub": 1, "permissions": ["menu-csat", "csat-add-comments"], "iat": NOW, "exp": NOW + 600}

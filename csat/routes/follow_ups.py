@@ -26,17 +26,14 @@ after they wrote: a successful POST/PUT records where the write ended in the pri
 
 from flask import Blueprint
 
-from csat import db
 from csat.auth import (CSAT_ADD_COMMENTS, CSAT_UPDATE_COMMENTS, MENU_CSAT, current_admin,
                        require_permission)
-from csat.bodies import parse_json_body
-from csat.errors import Conflict, NotFound
+from csat.parsing.bodies import parse_json_body
+from csat.queries.follow_ups import create_follow_up, follow_up_versions, update_follow_up
 from schemas import BIGINT_MAX
 from schemas.follow_ups import CommentIn, FollowUpHistoryOut, SuccessOut
 
 bp = Blueprint("follow_ups", __name__, url_prefix="/csat")
-
-RATING_NOT_FOUND = "Rating not found"
 
 _comment_in = CommentIn()
 _history_out = FollowUpHistoryOut()
@@ -47,45 +44,26 @@ _success_out = SuccessOut()
 @require_permission(CSAT_ADD_COMMENTS)
 def follow_up_create():
     """Give a rating its follow-up, written by the caller."""
-    outcome = db.fetch_one("follow_up_create", _written_by_caller(parse_json_body(_comment_in)))
-    return _acknowledge(outcome["found"], outcome["created"],
-                        conflict="This rating already has a follow-up; use PUT to change it")
+    create_follow_up(parse_json_body(_comment_in), current_admin().id, _token_locale_ids())
+    return _success_out.dump({"success": True})
 
 
 @bp.put("/comments")
 @require_permission(CSAT_UPDATE_COMMENTS)
 def follow_up_update():
     """Replace a rating's follow-up text; the previous text goes to its history."""
-    outcome = db.fetch_one("follow_up_update", _written_by_caller(parse_json_body(_comment_in)))
-    return _acknowledge(outcome["found"], outcome["updated"],
-                        conflict="This rating has no follow-up yet; use POST to add one")
+    update_follow_up(parse_json_body(_comment_in), current_admin().id, _token_locale_ids())
+    return _success_out.dump({"success": True})
 
 
 @bp.get(f"/<int(max={BIGINT_MAX}):rating_id>/follow-ups")
 @require_permission(MENU_CSAT)
 def follow_up_history(rating_id):
     """Every text of the rating's follow-up, newest first."""
-    rows = db.fetch_all("follow_up_history",
-                        {"rating_id": rating_id, "locale_ids": _token_locale_ids()}, role="replica")
-    if not rows:
-        raise NotFound(RATING_NOT_FOUND)
-    return _history_out.dump({"history": [row for row in rows if row["version"] is not None]})
-
-
-def _written_by_caller(comment):
-    return {**comment, "admin_id": current_admin().id, "locale_ids": _token_locale_ids()}
+    return _history_out.dump({"history": follow_up_versions(rating_id, _token_locale_ids())})
 
 
 def _token_locale_ids():
     """A single rating is limited by the token's locales only (localeId narrows lists)."""
     locales = current_admin().locales
     return list(locales) if locales is not None else None
-
-
-def _acknowledge(found, done, *, conflict):
-    if not found:
-        raise NotFound(RATING_NOT_FOUND)
-    if not done:
-        raise Conflict(conflict)
-    db.record_read_position(current_admin().id)  # read-your-writes on the replica
-    return _success_out.dump({"success": True})

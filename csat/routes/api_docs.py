@@ -91,16 +91,21 @@ def api_docs_page():
 @bp.get(f"/{ASSETS_VERSION}/<name>", endpoint="static")
 def asset(name):
     """One file of the page, cached for a year: another version of it has another URL."""
-    if name == INITIALIZER_NAME:
-        response = current_app.response_class(INITIALIZER, mimetype="text/javascript")
-    elif name in SWAGGER_UI_FILES:
-        response = send_from_directory(SWAGGER_UI_DIST, name, max_age=ONE_YEAR)
-        response.direct_passthrough = False  # closed by werkzeug, so its access line is written
-    else:
-        raise NotFound("Not Found")  # as an unknown path answers
+    response = _asset_response(name)
     response.cache_control.public = True
     response.cache_control.max_age = ONE_YEAR
     response.cache_control.immutable = True
+    return response
+
+
+def _asset_response(name):
+    """The file named, or a 404 for a name the page does not use (as an unknown path answers)."""
+    if name == INITIALIZER_NAME:
+        return current_app.response_class(INITIALIZER, mimetype="text/javascript")
+    if name not in SWAGGER_UI_FILES:
+        raise NotFound("Not Found")
+    response = send_from_directory(SWAGGER_UI_DIST, name, max_age=ONE_YEAR)
+    response.direct_passthrough = False  # closed by werkzeug, so its access line is written
     return response
 
 

@@ -3,10 +3,10 @@
 rating_filter_version (migrations 0021, 0024) moves in the same transaction as every change
 that can alter a list filter's result or a summary, so a value read at version V is still
 exact for as long as the database reads V. The response bodies remembered on this (whole
-summaries in csat/summary.py, comment themes in csat/themes.py, through
+summaries in csat/queries/summary.py, comment themes in csat/queries/themes.py, through
 `remembered_or_computed`) only decide whether the database must compute again; whether V is
 still current is always asked of the database. Counts and summary cells are remembered in
-PostgreSQL instead, for every worker (csat/remembered.py).
+PostgreSQL instead, for every worker (csat/queries/remembered.py).
 
 Bounded, least recently used first out; one per app (so per database and per worker
 process), shared by the worker's threads. `computing(key)` lets one thread at a time compute a
@@ -64,7 +64,7 @@ def for_app(name, max_entries):
 def key_of(arguments):
     """A stable text key for a dict of query arguments, neither the arguments' order nor a
     list's mattering: the key of this module's caches and of the answers remembered in
-    PostgreSQL (csat/remembered.py)."""
+    PostgreSQL (csat/queries/remembered.py)."""
     canonical = {name: sorted(value, key=str) if isinstance(value, (list, tuple)) else value
                  for name, value in arguments.items()}
     return json.dumps(canonical, sort_keys=True, default=str, separators=(",", ":"))

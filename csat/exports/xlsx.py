@@ -1,8 +1,10 @@
-"""The XLSX export's workbook, written as a ZIP stream while the rows arrive.
+"""format=xlsx: the workbook, written as a ZIP stream while the rows arrive.
 
 PostgreSQL writes each row's SpreadsheetML (`csat_xlsx_row`, migration 0080: numbers,
-Excel date-times in style 1, inline-string text, never a formula); this module wraps the rows
-in worksheets and the worksheets in a workbook:
+Excel date-times in style 1, inline-string text, never a formula) through COPY, one text
+column a row (XlsxRows); this module wraps the rows in worksheets and the worksheets in a
+workbook, deflated in the response thread (zlib releases the GIL, so it overlaps the
+read-ahead):
 
 - `xl/worksheets/sheetN.xml`: the header row (bold), frozen, with an autofilter over the
   sheet's rows; at most `rows_per_sheet` data rows (Excel's 1,048,576 rows less the header),
@@ -14,9 +16,9 @@ in worksheets and the worksheets in a workbook:
 The ZIP is stream-zip's, every member `ZIP_32`: a local header without sizes, the data,
 then a data descriptor; no ZIP64 records, which Excel refuses in some versions. So one
 sheet's XML (at most 1,048,575 rows: under 4 KB a row on average) and the compressed file
-(~90 bytes a typical row: some 40 million rows) must each stay under 4 GiB; beyond that the
-stream fails and the client sees a truncated download. Deflate level 1: 4-5x smaller than the XML at a fraction
-of level 9's time (zlib releases the GIL, so it overlaps the database read).
+(some 40 million typical rows) must each stay under 4 GiB; beyond that the stream fails and
+the client sees a truncated download. Deflate level 1: most of level 9's saving at a small
+part of its time (benchmarks/README.md, "Why it is built this way: measurements").
 
 The rows arrive as COPY text lines (`<row>…</row>` + LF). `clean_rows` undoes COPY's
 escapes (backslash, tab, LF, CR: a CR becomes `&#13;` so XML parsers keep it) and drops
@@ -30,10 +32,17 @@ from datetime import datetime, timezone
 
 from stream_zip import ZIP_32, stream_zip
 
+from csat.exports.copy_rows import CopyRows
+from schemas.ratings import RatingRow
+
 SHEET_ROWS_MAX = 1_048_575  # Excel's 1,048,576 rows less the header row
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP_CHUNK_BYTES = 64 * 1024
 SHEET_NAME = "Ratings"
+EXPORT_COLUMNS = tuple(RatingRow().fields)
+# Each export row, as the csat_export_row it is, goes to csat_xlsx_row (migration 0080).
+COPY_XLSX_ROWS = ("COPY (SELECT csat_xlsx_row(export_row::csat_export_row) FROM ({query}) export_row)"
+                  " TO STDOUT")
 
 # Control bytes (never part of a multi-byte UTF-8 character) that XML 1.0 forbids; TAB, LF
 # and CR are allowed, and COPY writes those escaped anyway.
@@ -67,6 +76,27 @@ def column_letters(number):
 
 def _escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+class XlsxRows(CopyRows):
+    """SpreadsheetML rows written by COPY (csat_xlsx_row), zipped into a Workbook."""
+
+    content_type = CONTENT_TYPE
+    extension = "xlsx"
+    metric_format = "xlsx"
+    spreadsheet_safe = False  # text cells are inline strings, never formulas: nothing to escape
+    copy_first = copy_rest = COPY_XLSX_ROWS
+
+    def __init__(self, rows_per_sheet):
+        super().__init__()
+        self.rows_per_sheet = rows_per_sheet
+
+    @staticmethod
+    def pack(lines):
+        return lines  # the workbook cuts them into sheets
+
+    def encode(self, chunks):
+        return Workbook(EXPORT_COLUMNS, self.rows_per_sheet).chunks(chunks)
 
 
 class Workbook:

@@ -2,13 +2,13 @@
 
 The page query (sql/ratings_page.sql) brings the count remembered under this filter's key up
 to date with the changes logged since it was read, or counts when none is remembered, and
-says which (count_source); csat/remembered.py stores a new or updated count. Any write that
+says which (count_source); csat/queries/remembered.py stores a new or updated count. Any write that
 can change a filter's result is logged in its own transaction (migration 0030), so a count is
 always exact; remembering only decides how much the database must read.
 """
 
-from csat import remembered, versioned_cache
-from csat.rating_filters import FILTER_PARAMS
+from csat.queries import remembered, versioned_cache
+from schemas.ratings import FILTER_PARAMS
 
 
 def count_key(params):

@@ -1,11 +1,13 @@
-"""GET /csat (the ratings table), GET /csat/{id} and GET /csat/ticket/{ticketId} (details)."""
+"""GET /csat (the ratings table, or with report=true its export), GET /csat/{id} and
+GET /csat/ticket/{ticketId} (one rating's details)."""
 
 from flask import Blueprint, jsonify
 
-from csat import db, filtered_counts
-from csat.auth import COMPANY_REQUEST_VIEW, MENU_CSAT, ensure_visible, require_permission
+from csat.auth import COMPANY_REQUEST_VIEW, MENU_CSAT, current_admin, require_permission
 from csat.errors import NotFound
-from csat.rating_filters import parse_list_args
+from csat.exports.engine import export_ratings
+from csat.parsing.rating_filters import parse_list_args
+from csat.queries.ratings import RATING_NOT_FOUND, ratings_page, visible_rating_details
 from schemas import BIGINT_MAX
 from schemas.ratings import RatingRow
 
@@ -20,12 +22,8 @@ def ratings_list():
     """One DataTables page of ratings; with report=true, every matching rating as an export."""
     args = parse_list_args()
     if args.report:
-        from csat import exports  # the export streams; only report requests load it
-
-        return exports.export_ratings(args)
-    rows = db.fetch_all("ratings_page", {**args.page_params, "count_key": filtered_counts.count_key(args.params)},
-                        identifiers=args.identifiers, role="replica")
-    filtered_counts.remember(args.params, rows[0])
+        return export_ratings(args)
+    rows = ratings_page(args.params, args.identifiers, args.start, args.length)
     return jsonify(_page(rows, args.draw))
 
 
@@ -33,9 +31,9 @@ def ratings_list():
 @require_permission(MENU_CSAT)
 def rating_details(rating_id):
     """One rating's details; 404 when it does not exist or lies outside the caller's locales."""
-    details = _visible_details({"rating_id": rating_id, "ticket_id": None})
+    details = visible_rating_details(current_admin().locales, rating_id=rating_id)
     if details is None:
-        raise NotFound("Rating not found")
+        raise NotFound(RATING_NOT_FOUND)
     return jsonify({"details": details})
 
 
@@ -43,7 +41,7 @@ def rating_details(rating_id):
 @require_permission(MENU_CSAT, COMPANY_REQUEST_VIEW)
 def ticket_rating_details(ticket_id):
     """The rating of a ticket (the survey card in the ticket chat); null when nobody rated it."""
-    return jsonify({"details": _visible_details({"rating_id": None, "ticket_id": ticket_id})})
+    return jsonify({"details": visible_rating_details(current_admin().locales, ticket_id=ticket_id)})
 
 
 def _page(rows, draw):
@@ -56,12 +54,3 @@ def _page(rows, draw):
         "recordsTotal": counts["recordsTotal"],
         "recordsFiltered": counts["recordsFiltered"],
     }
-
-
-def _visible_details(params):
-    """The details row without its locale, None when absent; 404 outside the caller's locales."""
-    row = db.fetch_one("rating_details", params, role="replica")
-    if row is None:
-        return None
-    ensure_visible(row.pop("locale_id"))
-    return row

@@ -12,14 +12,7 @@ from marshmallow import ValidationError
 
 from csat import auth
 from csat.errors import UnprocessableEntity, validation_error
-from schemas.ratings import ListArgs
-
-# Everything csat_filtered_ratings filters by, under its SQL parameter names.
-FILTER_PARAMS = (
-    "locale_ids", "company_ids", "sources", "source_platforms", "rating", "scores",
-    "start_date", "end_date", "time_zone", "agent_ids", "carriers", "has_comment",
-    "follow_up", "search", "resolutions",
-)
+from schemas.ratings import FILTER_PARAMS, ListArgs
 
 _list_args = ListArgs()
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from csat import db
+from csat.queries.health import database_states
 
 bp = Blueprint("health", __name__)
 
@@ -19,9 +19,4 @@ def readyz():
 
     A replica that is down or lagging leaves the service ready: its reads go to the primary.
     """
-    db.fetch_one("database_ping")
-    databases = {"primary": {"reachable": True}}
-    replica = db.replica_state_now()
-    if replica is not None:
-        databases["replica"] = replica.as_json()
-    return jsonify(status="ready", databases=databases)
+    return jsonify(status="ready", databases=database_states())
