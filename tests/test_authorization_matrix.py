@@ -17,12 +17,11 @@ own, each cell on a rating of its own, and a refused write must leave its rating
 import itertools
 from dataclasses import dataclass
 
-import psycopg2
 import pytest
 
 from app import create_app
 from csat.routes.api_docs import ASSETS_VERSION
-from tests.servers import ALL_PERMISSIONS, assert_boom, bearer, make_settings, make_token
+from tests.servers import ALL_PERMISSIONS, assert_boom, bearer, make_settings, make_token, sql_rows
 
 MENU, VIEW, ADD, UPDATE = ALL_PERMISSIONS
 
@@ -91,28 +90,18 @@ CELLS = [
 ]
 
 
-def _rows(url, statement, params=()):
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall()
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def matrix(databases, template_db):
     """An app on this module's own database, and the data the cells point at."""
     url = databases.url(databases.create("authz", template=template_db))
-    (own, other), = _rows(url, """
+    (own, other), = sql_rows(url, """
         SELECT (array_agg(locale_id ORDER BY n DESC))[1], (array_agg(locale_id ORDER BY n DESC))[2]
         FROM (SELECT locale_id, count(*) AS n FROM ratings GROUP BY locale_id) per_locale""")
-    (rating, ticket), = _rows(url, """
+    (rating, ticket), = sql_rows(url, """
         SELECT r.id, r.ticket_id FROM ratings r JOIN rating_follow_ups f ON f.rating_id = r.id
         WHERE r.locale_id = %s AND r.ticket_id IS NOT NULL ORDER BY r.id LIMIT 1""", (own,))
     pools = {
-        kind: [row[0] for row in _rows(url, f"""
+        kind: [row[0] for row in sql_rows(url, f"""
             SELECT r.id FROM ratings r WHERE r.locale_id = %s AND r.id <> %s
               AND {'' if kind == 'update' else 'NOT'} EXISTS (
                   SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id)
@@ -126,7 +115,7 @@ def matrix(databases, template_db):
 
 
 def _follow_up(url, rating):
-    return _rows(url, "SELECT comments, created_by, updated_by, updated_at FROM rating_follow_ups "
+    return sql_rows(url, "SELECT comments, created_by, updated_by, updated_at FROM rating_follow_ups "
                       "WHERE rating_id = %s", (rating,))
 
 

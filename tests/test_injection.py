@@ -24,13 +24,12 @@ import json
 import re
 from urllib.parse import quote
 
-import psycopg2
 import pytest
 
 from app import create_app
 from schemas.ratings import ListArgs
 from schemas.summary import SummaryArgs
-from tests.servers import assert_boom, bearer, make_settings, make_token
+from tests.servers import assert_boom, bearer, make_settings, make_token, sql_rows
 
 MISSING_RATING = 2**62
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -104,16 +103,6 @@ TEXT_FILTERS = {"q", "carrier"}
 PATHS = ["/csat/{}", "/csat/ticket/{}", "/csat/{}/follow-ups"]
 
 
-def _rows(url, statement, params=()):
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall()
-    finally:
-        conn.close()
-
-
 # Bookkeeping rather than data: a counter that stamps cached counts (migration 0021), whose
 # own test below says when it may move, and the answers that reads remember for every
 # worker (migration 0030): reads write those by design.
@@ -122,13 +111,13 @@ CACHE_STAMPS = ("rating_filter_version", "filtered_count_cache", "summary_cell_c
 
 def checksums(url, *, stamps=False):
     """table -> [row count, sum of every row's text hash] for every table we own."""
-    tables = [row[0] for row in _rows(url, """
+    tables = [row[0] for row in sql_rows(url, """
         SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm') ORDER BY 1""")
         if stamps or row[0] not in CACHE_STAMPS]
     assert "ratings" in tables and "rating_follow_ups" in tables
     # One statement, so one snapshot; a sum of row hashes needs no sort.
-    return dict(zip(tables, _rows(url, "SELECT " + ", ".join(
+    return dict(zip(tables, sql_rows(url, "SELECT " + ", ".join(
         f'(SELECT ARRAY[count(*), coalesce(sum(hashtext(t::text)), 0)] FROM "{table}" t)'
         for table in tables))[0]))
 
@@ -166,12 +155,12 @@ def _literal_matches(url, name, value):
     """How many ratings a literal text filter must find (what an injection would inflate)."""
     text = value.strip()
     if name == "q":
-        return _rows(url, "SELECT count(*) FROM ratings WHERE strpos(lower(comment), lower(%s)) > 0",
+        return sql_rows(url, "SELECT count(*) FROM ratings WHERE strpos(lower(comment), lower(%s)) > 0",
                      (text,))[0][0]
     items = [item.strip().lower() for item in value.split(",") if item.strip()]
     if not items:  # a list of empty items is no filter at all
-        return _rows(url, "SELECT count(*) FROM ratings")[0][0]
-    return _rows(url, """SELECT count(*) FROM ratings r JOIN carriers c ON c.id = r.carrier_id
+        return sql_rows(url, "SELECT count(*) FROM ratings")[0][0]
+    return sql_rows(url, """SELECT count(*) FROM ratings r JOIN carriers c ON c.id = r.carrier_id
                          WHERE lower(c.name) = ANY (%s) OR lower(c.description) = ANY (%s)""",
                  (items, items))[0][0]
 
@@ -294,12 +283,12 @@ def test_hostile_bodies(target, method):
 def test_a_hostile_comment_is_stored_verbatim(fresh_client, fresh_db, payload):
     """The write path passes text as a parameter: stored exactly, nothing else touched."""
     before = checksums(fresh_db)
-    (rating,), = _rows(fresh_db, """SELECT min(id) FROM ratings r WHERE NOT EXISTS (
+    (rating,), = sql_rows(fresh_db, """SELECT min(id) FROM ratings r WHERE NOT EXISTS (
                                         SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id)""")
     response = fresh_client.post("/csat/comments", json={"ratingId": rating, "comments": HOSTILE[payload]},
                                  headers=HEADERS)
     assert response.status_code == 200, response.get_json()
-    assert _rows(fresh_db, "SELECT comments FROM rating_follow_ups WHERE rating_id = %s", (rating,)) == [
+    assert sql_rows(fresh_db, "SELECT comments FROM rating_follow_ups WHERE rating_id = %s", (rating,)) == [
         (HOSTILE[payload].strip(),)]
     after = checksums(fresh_db)
     # The follow-up, and its rating's two images in the change log (migration 0030).
@@ -318,7 +307,7 @@ def test_a_write_that_changes_nothing_leaves_every_table_alone(fresh_client, fre
     throws away every cached count and queues every writer on the counter's one row.
     """
     ids = {"unknown": MISSING_RATING}
-    ids["followed up"], ids["not followed up"] = _rows(fresh_db, """
+    ids["followed up"], ids["not followed up"] = sql_rows(fresh_db, """
         SELECT min(r.id) FILTER (WHERE f.rating_id IS NOT NULL), min(r.id) FILTER (WHERE f.rating_id IS NULL)
         FROM ratings r LEFT JOIN rating_follow_ups f ON f.rating_id = r.id""")[0]
     before = checksums(fresh_db, stamps=True)
