@@ -3,8 +3,18 @@
 Tokens are minted elsewhere; we pin the one configured algorithm, require `exp` (and cap
 the lifetime), enforce issuer and audience when configured, and then require the admin to
 exist and be active. Every failure is a 401 Boom, never flask-jwt-extended's 422/{"msg"}.
+
+The token is verified with one PyJWT decode per request (flask-jwt-extended's
+verify_jwt_in_request decodes it twice and reads its header twice more);
+flask-jwt-extended still mints tokens and keeps its loaders as the net for any PyJWT
+error raised elsewhere. Permissions and locales come from the token on every request.
+Whether the admin exists and is active comes from the database, remembered per worker for
+ADMIN_CACHE_SECONDS (docs/operations.md): a deactivated admin is refused within that time
+on reads, and at once on writes, which always ask the database.
 """
 
+import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +22,7 @@ from functools import wraps
 
 import jwt
 from flask import current_app, g, request
-from flask_jwt_extended import JWTManager, create_access_token, current_user, verify_jwt_in_request
+from flask_jwt_extended import JWTManager, create_access_token
 
 from csat import db
 from csat.errors import BadRequest, Forbidden, Unauthorized, boom_response
@@ -26,6 +36,9 @@ CSAT_ADD_COMMENTS = "csat-add-comments"
 CSAT_UPDATE_COMMENTS = "csat-update-comments"
 
 _LOCALE_CACHE_SECONDS = 60
+_CREDENTIAL_SEPARATOR = re.compile(r",\s*")
+# Requests that may use a remembered admin; anything else (a write) asks the database.
+_READ_METHODS = frozenset({"GET", "HEAD"})
 LOCALE_ID_MAX = 32767  # locales.id is a smallint: a larger id in a token would fail the SQL cast
 
 
@@ -80,15 +93,52 @@ def init_app(app):
     manager.revoked_token_loader(lambda header, data: _unauthorized("Token revoked"))
     manager.user_lookup_error_loader(lambda header, data: _unauthorized("Unknown or inactive admin"))
     manager.token_verification_failed_loader(lambda header, data: _unauthorized("Invalid token claims"))
-    manager.token_verification_loader(_claims_are_acceptable)
-    manager.user_lookup_loader(_lookup_admin)
 
     # PyJWT errors that flask-jwt-extended does not map (e.g. InvalidKeyError).
     app.register_error_handler(jwt.PyJWTError, lambda exc: _unauthorized("Invalid token"))
+    app.extensions["csat_admins"] = AdminCache(app.config["CSAT"].admin_cache_seconds)
 
 
-def _claims_are_acceptable(header, claims):
-    settings = current_app.config["CSAT"]
+def _bearer_token():
+    """The one Bearer credential of the Authorization header, read as flask-jwt-extended
+    reads it (comma-joined credentials are legal HTTP; exactly one may be a Bearer)."""
+    header = request.headers.get("Authorization", "")
+    if len(header) > MAX_TOKEN_BYTES:
+        raise Unauthorized("Invalid token")
+    credentials = _CREDENTIAL_SEPARATOR.split(header.strip().strip(","))
+    bearers = [value.split() for value in credentials if value.split()[:1] == ["Bearer"]]
+    if len(bearers) != 1:
+        raise Unauthorized("Missing or invalid token")
+    if len(bearers[0]) != 2:
+        raise Unauthorized("Invalid token")
+    return bearers[0][1]
+
+
+def _verified_claims(token, settings):
+    """The token's claims, signature and registered claims checked; 401 otherwise."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_public_key if settings.uses_rsa else settings.jwt_secret_key,
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_seconds,
+            # The platform's tokens carry numeric ids in `sub`; PyJWT >= 2.10 rejects those.
+            options={"verify_aud": settings.jwt_audience is not None, "verify_sub": False},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Token expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("Invalid token") from None
+    if settings.jwt_identity_claim not in claims or claims.get("type") == "refresh":
+        raise Unauthorized("Invalid token")
+    if not _claims_are_acceptable(claims, settings):
+        raise Unauthorized("Invalid token claims")
+    return claims
+
+
+def _claims_are_acceptable(claims, settings):
     expires = claims.get("exp")
     if not isinstance(expires, (int, float)) or isinstance(expires, bool):
         return False
@@ -137,28 +187,69 @@ def _locale_list(value):
     return False
 
 
-def _lookup_admin(header, claims):
-    settings = current_app.config["CSAT"]
-    admin_id = _admin_id(claims.get(settings.jwt_identity_claim))
-    row = db.fetch_one("admin_get", {"admin_id": admin_id})
-    if row is None or not row["active"]:
+class AdminCache:
+    """Active admins' rows (sql/admin_get.sql) as read at most `seconds` ago, per worker.
+
+    An entry is dated by when its query was sent, so a row read before a deactivation
+    committed is never used longer than `seconds` after it. Only signed tokens reach the
+    lookup, so the entries are bounded by the real admins; the bound below only caps memory.
+    """
+
+    MAX_ENTRIES = 10000
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self._rows = {}
+        self._lock = threading.Lock()
+
+    def get(self, admin_id):
+        entry = self._rows.get(admin_id)
+        if entry is not None and time.monotonic() - entry[0] < self.seconds:
+            return entry[1]
         return None
+
+    def put(self, admin_id, asked_at, row):
+        with self._lock:
+            if len(self._rows) >= self.MAX_ENTRIES:
+                self._rows.clear()
+            self._rows[admin_id] = (asked_at, row)
+
+    def forget(self, admin_id):
+        with self._lock:
+            self._rows.pop(admin_id, None)
+
+
+def _active_admin_row(admin_id):
+    """admin_get's row for an active admin; 401 for an unknown or inactive one.
+
+    A write, or a worker reading from a replica (whose read-your-writes needs the admin's
+    current read position), always asks the database.
+    """
+    cache = current_app.extensions["csat_admins"]
+    remembered = request.method in _READ_METHODS and not db.database().has_replica
+    row = cache.get(admin_id) if remembered else None
+    if row is None:
+        asked_at = time.monotonic()
+        row = db.fetch_one("admin_get", {"admin_id": admin_id})
+        if row is None or not row["active"]:
+            cache.forget(admin_id)
+            raise Unauthorized("Unknown or inactive admin")
+        cache.put(admin_id, asked_at, row)
+    return row
+
+
+def authenticate():
+    """Verify the request's token and set g.admin (raising a 401 response otherwise)."""
+    settings = current_app.config["CSAT"]
+    claims = _verified_claims(_bearer_token(), settings)
+    row = _active_admin_row(_admin_id(claims.get(settings.jwt_identity_claim)))
     db.read_after(row["read_position"], row["read_position_age_ms"])
-    return Admin(
+    g.admin = Admin(
         id=row["id"],
         name=row["name"],
         permissions=_string_list(claims.get(settings.jwt_permissions_claim, [])),
         locales=_locale_list(claims.get(settings.jwt_locales_claim)),
     )
-
-
-def authenticate():
-    """Verify the request's token and set g.admin (raising a 401 response otherwise)."""
-    header = request.headers.get("Authorization", "")
-    if len(header) > MAX_TOKEN_BYTES:
-        raise Unauthorized("Invalid token")
-    verify_jwt_in_request()
-    g.admin = current_user._get_current_object()
     g.admin_id = g.admin.id
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEV_SECRET = "dev-secret-change-me"  # the run command's demo key; refused in production
 
 SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512")
+ADMIN_CACHE_SECONDS_MAX = 60
 
 
 class ConfigError(RuntimeError):
@@ -49,6 +50,8 @@ class Settings:
     jwt_identity_claim: str = "sub"
     jwt_permissions_claim: str = "permissions"
     jwt_locales_claim: str = "locales"
+    # How long a worker may go on trusting that an admin exists and is active (csat/auth.py).
+    admin_cache_seconds: float = 5.0
     time_zone: str = "UTC"
     flag_base_url: str = "https://assets.example.com/flags/"
     carrier_logo_base_url: str = "https://assets.example.com/carriers/"
@@ -97,6 +100,7 @@ class Settings:
             jwt_identity_claim=_env("JWT_IDENTITY_CLAIM", "sub"),
             jwt_permissions_claim=_env("JWT_PERMISSIONS_CLAIM", "permissions"),
             jwt_locales_claim=_env("JWT_LOCALES_CLAIM", "locales"),
+            admin_cache_seconds=float(_env("ADMIN_CACHE_SECONDS", "5")),
             time_zone=_env("CSAT_TIMEZONE", "UTC"),
             flag_base_url=_env("FLAG_BASE_URL", cls.flag_base_url),
             carrier_logo_base_url=_env("CARRIER_LOGO_BASE_URL", cls.carrier_logo_base_url),
@@ -147,6 +151,9 @@ class Settings:
                               "and DB_REPLICA_CHECK_SECONDS > 0")
         if self.pool_max_size < 1:
             raise ConfigError("DB_POOL_MAX_SIZE must be at least 1")
+        # The bound docs/operations.md promises for refusing a deactivated admin.
+        if not 0 <= self.admin_cache_seconds <= ADMIN_CACHE_SECONDS_MAX:
+            raise ConfigError(f"ADMIN_CACHE_SECONDS must be between 0 and {ADMIN_CACHE_SECONDS_MAX}")
 
 
 # scheme://host[:port], nothing after: what a browser sends in Origin.
