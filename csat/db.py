@@ -44,6 +44,7 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg2
 import psycopg2.errors
@@ -67,12 +68,27 @@ REPLICA_CHECK_TIMEOUT_MS = 1000
 
 _RETURNS = re.compile(r"^-- \S+\.sql :(one|many|none) — ")
 # What each fetch of run_on reads, as a query file's header says it.
-_FETCH_RETURNS = {"one": "one", "all": "many", "rowcount": "none"}
+_FETCH_RETURNS = {"one": "one", "all": "many", "table": "many", "rowcount": "none"}
 
 # Identifiers: a (qualified) name, a sort direction, all of a relation's columns (`e.*`), or a
 # function of a relation's row, optionally cast (`to_json(e::csat_export_row)`).
 _SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$|^(ASC|DESC)( NULLS (FIRST|LAST))?$"
                               r"|^[A-Za-z_]\w*\.\*$|^[A-Za-z_]\w*\([A-Za-z_]\w*(::[A-Za-z_]\w*)?\)$")
+_MAX_TEXTS_PER_QUERY = 64
+
+
+class Table(NamedTuple):
+    """Rows as tuples, and the column names (fetch_table)."""
+
+    columns: list
+    rows: list
+
+    def column(self, name):
+        return self.columns.index(name)
+
+    def first_row(self):
+        """The first row as a dict, None when there is none."""
+        return dict(zip(self.columns, self.rows[0])) if self.rows else None
 
 
 class PoolExhausted(Exception):
@@ -93,9 +109,20 @@ class SqlQuery:
         body = _PARAMETER.sub(r"%(\1)s", body)
         self.identifiers = tuple(dict.fromkeys(_IDENTIFIER.findall(body)))
         self._template = body.strip().rstrip(";")
+        # Identifiers come from whitelists, so there are few texts per file; filling one in
+        # is a regular expression over the whole file, which a list page would redo each time.
+        self._texts = {}
 
     def sql(self, identifiers=None):
-        identifiers = identifiers or {}
+        key = tuple(identifiers.items()) if identifiers else ()
+        text = self._texts.get(key)
+        if text is None:
+            text = self._filled(dict(key))
+            if len(self._texts) < _MAX_TEXTS_PER_QUERY:
+                self._texts[key] = text
+        return text
+
+    def _filled(self, identifiers):
         missing = set(self.identifiers) - set(identifiers)
         if missing:
             raise ValueError(f"{self.name}: identifiers not given: {sorted(missing)}")
@@ -439,6 +466,8 @@ def run_on(conn, name, params=None, *, identifiers=None, fetch="all", statement_
         if fetch == "all":
             names = _column_names(cursor)
             return [dict(zip(names, row)) for row in cursor.fetchall()]
+        if fetch == "table":
+            return Table(_column_names(cursor), cursor.fetchall())
         return cursor.rowcount
 
 
@@ -467,6 +496,12 @@ def fetch_one(name, params=None, **options):
 
 def fetch_all(name, params=None, **options):
     return run(name, params, fetch="all", **options)
+
+
+def fetch_table(name, params=None, **options):
+    """The rows as tuples with their column names, for a caller that shapes many rows once
+    (a list page) instead of building a dict per row here and another one there."""
+    return run(name, params, fetch="table", **options)
 
 
 def execute(name, params=None, **options):

@@ -8,14 +8,15 @@ RATING_NOT_FOUND = "Rating not found"
 
 
 def ratings_page(filters, sort, start, length):
-    """One page of sql/ratings_page.sql. Every row carries recordsTotal and recordsFiltered; a
-    page past the end is one row of counts with no rating. The filtered count is remembered for
-    every worker (csat/queries/filtered_counts.py)."""
-    rows = db.fetch_all("ratings_page", {**filters, "start": start, "length": length,
-                                         "count_key": filtered_counts.count_key(filters)},
-                        identifiers=sort, role="replica")
-    filtered_counts.remember(filters, rows[0])
-    return rows
+    """One page of sql/ratings_page.sql as a db.Table (tuples: the handler builds each row's
+    dict once). Every row carries recordsTotal and recordsFiltered; a page past the end is one
+    row of counts with no rating. The filtered count is remembered for every worker
+    (csat/queries/filtered_counts.py)."""
+    page = db.fetch_table("ratings_page", {**filters, "start": start, "length": length,
+                                           "count_key": filtered_counts.count_key(filters)},
+                          identifiers=sort, role="replica")
+    filtered_counts.remember(filters, page.first_row())
+    return page
 
 
 def visible_rating_details(locale_ids, *, rating_id=None, ticket_id=None):

@@ -1,6 +1,8 @@
 """GET /csat (the ratings table, or with report=true its export), GET /csat/{id} and
 GET /csat/ticket/{ticketId} (one rating's details)."""
 
+from operator import itemgetter
+
 from flask import Blueprint, jsonify
 
 from csat.auth import COMPANY_REQUEST_VIEW, MENU_CSAT, current_admin, require_permission
@@ -23,8 +25,8 @@ def ratings_list():
     args = parse_list_args()
     if args.report:
         return export_ratings(args)
-    rows = ratings_page(args.params, args.identifiers, args.start, args.length)
-    return jsonify(_page(rows, args.draw))
+    page = ratings_page(args.params, args.identifiers, args.start, args.length)
+    return jsonify(_page(page, args.draw))
 
 
 @bp.get(f"/<int(max={BIGINT_MAX}):rating_id>")
@@ -44,12 +46,13 @@ def ticket_rating_details(ticket_id):
     return jsonify({"details": visible_rating_details(current_admin().locales, ticket_id=ticket_id)})
 
 
-def _page(rows, draw):
+def _page(page, draw):
     """The DataTables body. Every row carries both counts; an empty page is one row of counts."""
-    counts = rows[0]
+    counts = page.first_row()
+    row_fields = itemgetter(*map(page.column, ROW_FIELDS))
+    rating_id = page.column("rating_id")
     return {
-        "data": [{field: row[field] for field in ROW_FIELDS}
-                 for row in rows if row["rating_id"] is not None],
+        "data": [dict(zip(ROW_FIELDS, row_fields(row))) for row in page.rows if row[rating_id] is not None],
         "draw": draw,
         "recordsTotal": counts["recordsTotal"],
         "recordsFiltered": counts["recordsFiltered"],
