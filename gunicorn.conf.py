@@ -80,6 +80,7 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
 
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 accesslog = None  # the app writes a richer JSON access line itself
+logger_class = "csat.request_log.GunicornLogger"  # ...so gunicorn does not build its own
 errorlog = "-"
 logconfig_dict = logging_config(loglevel.upper())
 

@@ -16,6 +16,7 @@ import uuid
 
 import orjson
 from flask import g, request
+from gunicorn.glogging import Logger as GunicornBaseLogger
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -58,6 +59,18 @@ class JsonFormatter(logging.Formatter):
         elif record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+class GunicornLogger(GunicornBaseLogger):
+    """gunicorn's logger (gunicorn.conf.py's `logger_class`) without gunicorn's access line.
+
+    The application writes its own, richer one (`tag_and_log`). With `logconfig_dict` set,
+    gunicorn would otherwise build every request's access fields for its `gunicorn.access`
+    logger, only for that logger's level to drop them.
+    """
+
+    def access(self, resp, req, environ, request_time):
+        return None
 
 
 class RequestContextFilter(logging.Filter):
