@@ -16,8 +16,8 @@ def count_key(params):
     return versioned_cache.key_of({name: params[name] for name in FILTER_PARAMS})
 
 
-def remember(params, counts_row):
-    """Store the count a page query counted or brought up to date."""
+def remember(key, counts_row):
+    """Store the count a page query counted or brought up to date under its count_key."""
     remembered.record("count", counts_row["count_source"], "filtered_count_remember",
-                      {"key": count_key(params), "version": counts_row["filter_version"],
+                      {"key": key, "version": counts_row["filter_version"],
                        "ratings": counts_row["recordsFiltered"]})

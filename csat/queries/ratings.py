@@ -12,10 +12,11 @@ def ratings_page(filters, sort, start, length):
     dict once). Every row carries recordsTotal and recordsFiltered; a page past the end is one
     row of counts with no rating. The filtered count is remembered for every worker
     (csat/queries/filtered_counts.py)."""
+    count_key = filtered_counts.count_key(filters)
     page = db.fetch_table("ratings_page", {**filters, "start": start, "length": length,
-                                           "count_key": filtered_counts.count_key(filters)},
+                                           "count_key": count_key},
                           identifiers=sort, role="replica")
-    filtered_counts.remember(filters, page.first_row())
+    filtered_counts.remember(count_key, page.first_row())
     return page
 
 
