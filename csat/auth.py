@@ -36,6 +36,9 @@ CSAT_ADD_COMMENTS = "csat-add-comments"
 CSAT_UPDATE_COMMENTS = "csat-update-comments"
 
 _LOCALE_CACHE_SECONDS = 60
+# An unknown localeId reads the locales again only when the list is older than this: a new
+# locale is known within it, and a stream of unknown ids costs one query per interval.
+_LOCALE_MISS_REFRESH_SECONDS = 1
 _CREDENTIAL_SEPARATOR = re.compile(r",\s*")
 # Requests that may use a remembered admin; anything else (a write) asks the database.
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -270,12 +273,13 @@ def require_permission(*any_of):
     return decorator
 
 
-def known_locale_ids():
-    """Locale ids, cached briefly; a miss refreshes, so a new locale is known at once."""
-    cache = current_app.extensions.setdefault("csat_locales", {"ids": frozenset(), "at": 0.0})
-    if time.monotonic() - cache["at"] > _LOCALE_CACHE_SECONDS:
+def known_locale_ids(max_age_seconds=_LOCALE_CACHE_SECONDS):
+    """Locale ids, read again when the list is older than max_age_seconds."""
+    cache = current_app.extensions.setdefault("csat_locales", {"ids": frozenset(), "at": None})
+    if cache["at"] is None or time.monotonic() - cache["at"] > max_age_seconds:
+        asked_at = time.monotonic()
         cache["ids"] = frozenset(row["id"] for row in db.fetch_all("locales_list", role="replica"))
-        cache["at"] = time.monotonic()
+        cache["at"] = asked_at
     return cache["ids"]
 
 
@@ -301,11 +305,9 @@ def _locale_id(raw, source):
     if value is None:
         raise BadRequest('"localeId" must be a locale id',
                          validation={"source": source, "keys": ["localeId"]})
-    if value not in known_locale_ids():
-        current_app.extensions["csat_locales"]["at"] = 0.0
-        if value not in known_locale_ids():
-            raise BadRequest(f'"localeId" {value} is not a known locale',
-                             validation={"source": source, "keys": ["localeId"]})
+    if value not in known_locale_ids() and value not in known_locale_ids(_LOCALE_MISS_REFRESH_SECONDS):
+        raise BadRequest(f'"localeId" {value} is not a known locale',
+                         validation={"source": source, "keys": ["localeId"]})
     return value
 
 
