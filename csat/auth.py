@@ -4,8 +4,9 @@ Tokens are minted elsewhere; we pin the one configured algorithm, require `exp` 
 the lifetime), enforce issuer and audience when configured, and then require the admin to
 exist and be active. Every failure is a 401 Boom, never flask-jwt-extended's 422/{"msg"}.
 
-The token is verified with one PyJWT decode per request (flask-jwt-extended's
-verify_jwt_in_request decodes it twice and reads its header twice more);
+A token is verified with one PyJWT decode (flask-jwt-extended's verify_jwt_in_request
+decoded it twice and read its header twice more), and its claims are kept for the token's
+next requests, which only check `exp` (VerifiedTokens);
 flask-jwt-extended still mints tokens and keeps its loaders as the net for any PyJWT
 error raised elsewhere. Permissions and locales come from the token on every request.
 Whether the admin exists and is active comes from the database, remembered per worker for
@@ -100,6 +101,7 @@ def init_app(app):
     # PyJWT errors that flask-jwt-extended does not map (e.g. InvalidKeyError).
     app.register_error_handler(jwt.PyJWTError, lambda exc: _unauthorized("Invalid token"))
     app.extensions["csat_admins"] = AdminCache(app.config["CSAT"].admin_cache_seconds)
+    app.extensions["csat_tokens"] = VerifiedTokens()
 
 
 def _bearer_token():
@@ -117,8 +119,48 @@ def _bearer_token():
     return bearers[0][1]
 
 
+class VerifiedTokens:
+    """The claims of tokens this worker accepted, by the exact token text.
+
+    An admin sends the same token with every request until it expires. Of what verifying it
+    checks, only `exp` can change its answer as time passes (a valid signature, issuer,
+    audience, `nbf` or `iat` stays valid, and our own claim checks only grow more lenient),
+    so a token seen before is checked for expiry alone. Only accepted tokens are kept, and
+    a hit needs the very same signature, so nothing an attacker sends is trusted unverified.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self):
+        self._claims = {}
+        self._lock = threading.Lock()
+
+    def get(self, token):
+        return self._claims.get(token)
+
+    def put(self, token, claims):
+        with self._lock:
+            if len(self._claims) >= self.MAX_ENTRIES:
+                self._claims.clear()
+            self._claims[token] = claims
+
+
 def _verified_claims(token, settings):
     """The token's claims, signature and registered claims checked; 401 otherwise."""
+    verified = current_app.extensions["csat_tokens"]
+    claims = verified.get(token)
+    if claims is not None:
+        # PyJWT's own test: expired once `exp` (as an integer) is not after now - leeway.
+        if int(claims["exp"]) <= time.time() - settings.jwt_leeway_seconds:
+            raise Unauthorized("Token expired")
+        return claims
+    claims = _decoded_claims(token, settings)
+    verified.put(token, claims)
+    return claims
+
+
+def _decoded_claims(token, settings):
+    """The token's claims, verified by PyJWT and by our claim checks; 401 otherwise."""
     try:
         claims = jwt.decode(
             token,
