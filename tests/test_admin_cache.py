@@ -12,7 +12,7 @@ import pytest
 from app import create_app
 from csat import db
 from csat.config import ConfigError
-from tests.conftest import assert_boom, bearer, make_settings, make_token, run_sql
+from tests.servers import assert_boom, bearer, make_settings, make_token, run_sql
 
 AGENTS = "/csat/agents/list"
 MISSING_RATING = 2**62  # far above every seeded id: an accepted write is a 404, nothing written
@@ -76,6 +76,7 @@ def test_a_second_request_does_not_look_the_admin_up(cached_app, admin_id, monke
     assert "admin_get" not in ran_second and ran_second  # the agents list itself still runs
 
 
+@pytest.mark.slow  # waits out the bound (5 s)
 def test_a_deactivated_admin_is_refused_within_the_bound(cached_app, fresh_db, admin_id):
     client = cached_app.test_client()
     headers = bearer(make_token(admin_id=admin_id))

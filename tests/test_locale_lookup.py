@@ -11,7 +11,7 @@ import pytest
 
 from app import create_app
 from csat import db
-from tests.conftest import assert_boom, bearer, make_settings, make_token, run_sql
+from tests.servers import assert_boom, bearer, make_settings, make_token, run_sql
 
 NEW_LOCALE = 777
 

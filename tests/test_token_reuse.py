@@ -10,7 +10,7 @@ import uuid
 import jwt
 import pytest
 
-from tests.conftest import assert_boom, bearer, make_token
+from tests.servers import assert_boom, bearer, make_token
 
 AGENTS = "/csat/agents/list"
 
