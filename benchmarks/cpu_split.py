@@ -97,6 +97,8 @@ def through_service(url, secret, token, paths, conn, seconds, connections, workd
         output = wrk.communicate()[0]
         spent = {name: meter.stop() for name, meter in meters.items()}
     raw = json.loads(next(line for line in output.splitlines() if line.startswith("WRK_JSON "))[9:])
+    if raw["non2xx"]:
+        sys.exit(f"wrk: {raw['non2xx']} responses were not 2xx (is the database migrated? run.py migrates it)")
     return raw["requests"], raw["requests"] / (raw["duration_us"] / 1e6), spent
 
 
@@ -114,8 +116,10 @@ def on_pgbench(url, statements, paths, conn, seconds, connections, workdir):
               "pgbench": CpuMeter(lambda: [pgbench.pid])}
     for meter in meters.values():
         meter.start()
-    output = pgbench.communicate()[0]
+    output, errors = pgbench.communicate()
     spent = {name: meter.stop() for name, meter in meters.items()}
+    if pgbench.returncode != 0:
+        sys.exit(f"pgbench failed: {errors.strip()[-300:]}")
     transactions = int(re.search(r"number of transactions actually processed: (\d+)", output).group(1))
     return transactions, transactions / seconds, spent
 
