@@ -106,8 +106,15 @@ class Ingest:
 
     def _post_follow_up(self, rating_id):
         body = json.dumps({"ratingId": rating_id, "comments": "Llamamos al cliente"}).encode()
+        # Ten seconds apart, the POSTs outlive gunicorn's keep-alive: each opens its own
+        # connection, so none is written into a socket the server has already closed.
+        self.post_client.close()
         started = time.perf_counter()
-        status, answer = self.post_client.post("/csat/comments", body)
+        try:
+            status, answer = self.post_client.post("/csat/comments", body)
+        except OSError as exc:
+            self.failures.append(f"POST /csat/comments: {exc!r}")
+            return
         if status == 200:
             self.follow_ups.append((time.perf_counter() - started) * 1000)
         else:
