@@ -59,6 +59,8 @@
 -- JSON is built in the select list of this very query, so a parallel plan builds it in the
 -- workers, below the Gather Merge, instead of in the one process that merges their rows.
 -- The cast to csat_export_row (migration 0080) gives the object its keys in one step.
+-- The service runs it with sql/export_session_setup.sql's settings: with memoize off the
+-- planner keeps every join and the row's formatting in the workers for e.* as well.
 -- Operators can export the same rows with
 --   psql ... -c "\copy (<this query with the variables filled in>) to 'out.csv' csv header"
 WITH params AS NOT MATERIALIZED (
