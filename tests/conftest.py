@@ -18,8 +18,9 @@ import pytest
 from app import create_app
 from csat.migrations import apply_pending
 from csat.seed import seed_demo_data
-from tests.servers import (EXTRA_RATINGS, ROOT, SEED, SEED_RATINGS, add_ratings, admin_execute, bearer,
-                           make_settings, make_token, rating_count, with_database)
+from tests.servers import (EXTRA_RATINGS, ROOT, SEED, SEED_RATINGS, add_ratings, bearer,
+                           execute_autocommit, make_settings, make_token, rating_count,
+                           with_database)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +47,7 @@ class DatabaseFactory:
     def create(self, suffix, template=None):
         name = f"{self.prefix}_{suffix}"
         clause = f' TEMPLATE "{template}"' if template else ""
-        admin_execute(self.server_url, f'CREATE DATABASE "{name}"{clause}')
+        execute_autocommit(self.server_url, f'CREATE DATABASE "{name}"{clause}')
         self.created.append(name)
         return name
 
@@ -55,7 +56,7 @@ class DatabaseFactory:
 
     def drop_all(self):
         for name in reversed(self.created):
-            admin_execute(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            execute_autocommit(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.http import HTTP_STATUS_CODES
 
+from csat import db
 from csat.config import Settings
+from csat.migrations import apply_pending
 
 
 # --- settings, tokens, SQL and Boom answers -----------------------------------------------------
@@ -72,12 +74,15 @@ def run_sql(url, statement, params=None):
         conn.close()
 
 
-def admin_execute(server_url, statement):
-    conn = psycopg2.connect(server_url)
+def execute_autocommit(url, statement, params=None):
+    """Run one statement outside a transaction (CREATE DATABASE, VACUUM, a standby's replay
+    controls ...); its rows, if any."""
+    conn = psycopg2.connect(url)
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
-            cursor.execute(statement)
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
     finally:
         conn.close()
 
@@ -291,6 +296,18 @@ def wait_for(condition, timeout, interval=0.05):
 
 # --- private PostgreSQL servers and PgBouncer (Debian packages) ----------------------------
 
+def migrate_with_admin(url):
+    """Migrate an empty database and add the active admin 1 that make_token's tokens name."""
+    conn = psycopg2.connect(url)
+    try:
+        apply_pending(conn, log=lambda message: None)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("INSERT INTO administrators (id, name, active) VALUES (1, 'Admin User', true)")
+    finally:
+        conn.close()
+
+
 def require_tool(path, what, install):
     """path, or fail under CI (where .ci/run installs it) / skip on a laptop without it."""
     if path is None:
@@ -298,6 +315,18 @@ def require_tool(path, what, install):
             pytest.fail(f"{what} is not installed; .ci/run installs {install}")
         pytest.skip(f"{what} is not installed (apt-get install {install})")
     return path
+
+
+def chromium_binary():
+    """Debian's chromium (or another Chromium build), for the browser tests."""
+    return require_tool(shutil.which("chromium") or shutil.which("chromium-browser")
+                        or shutil.which("google-chrome"), "chromium", "chromium")
+
+
+def soffice_binary():
+    """LibreOffice's soffice, for the tests that open exports the way a spreadsheet user does."""
+    return require_tool(shutil.which("soffice") or shutil.which("libreoffice"), "LibreOffice",
+                        "libreoffice-calc-nogui")
 
 
 def postgres_bin_dir():
@@ -630,6 +659,24 @@ def _answers(address):
 COMMENTS_PATH = "/csat/comments"
 COMMENT_PERMISSIONS = ("csat-add-comments", "csat-update-comments")
 RACERS = 20
+
+
+@contextmanager
+def statements_run(monkeypatch):
+    """The names of the query files db.run runs inside the block; db.run itself still runs
+    them against the real database."""
+    ran = []
+    original = db.run
+
+    def recording(name, params=None, **options):
+        ran.append(name)
+        return original(name, params, **options)
+
+    monkeypatch.setattr(db, "run", recording)
+    try:
+        yield ran
+    finally:
+        monkeypatch.setattr(db, "run", original)
 
 
 def sql_rows(url, statement, params=()):

@@ -10,9 +10,8 @@ import time
 import pytest
 
 from app import create_app
-from csat import db
 from csat.config import ConfigError
-from tests.servers import assert_boom, bearer, make_settings, make_token, run_sql
+from tests.servers import assert_boom, bearer, make_settings, make_token, run_sql, statements_run
 
 AGENTS = "/csat/agents/list"
 MISSING_RATING = 2**62  # far above every seeded id: an accepted write is a 404, nothing written
@@ -48,18 +47,8 @@ def _deactivate(url, admin_id):
 
 def _statements_of(monkeypatch, client, path, headers):
     """(response, names of the statements the request ran)."""
-    ran = []
-    original = db.run
-
-    def recording(name, params=None, **options):
-        ran.append(name)
-        return original(name, params, **options)
-
-    monkeypatch.setattr(db, "run", recording)
-    try:
+    with statements_run(monkeypatch) as ran:
         return client.get(path, headers=headers), ran
-    finally:
-        monkeypatch.setattr(db, "run", original)
 
 
 def test_the_default_bound_is_the_documented_one():

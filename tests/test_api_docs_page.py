@@ -16,7 +16,6 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import subprocess
 import threading
 from importlib.resources import files
@@ -24,7 +23,7 @@ from importlib.resources import files
 import pytest
 
 from csat.routes.api_docs import ASSETS_VERSION, CONTENT_SECURITY_POLICY
-from tests.servers import assert_boom, gunicorn, make_token, request, require_tool, wait_for
+from tests.servers import assert_boom, chromium_binary, gunicorn, make_token, request, wait_for
 
 DIST = files("flask_swagger_ui") / "dist"
 RENDER_TIMEOUT = 60
@@ -227,8 +226,7 @@ def served(shared_db, tmp_path_factory):
 @pytest.fixture(scope="module")
 def docs(served, tmp_path_factory):
     """A tab that opened /csat/docs, once Swagger UI has drawn its first operations."""
-    binary = require_tool(shutil.which("chromium") or shutil.which("chromium-browser"),
-                          "chromium", "chromium")
+    binary = chromium_binary()
     address, _ = served
     devtools = DevTools(binary, tmp_path_factory.mktemp("chromium"),
                         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")

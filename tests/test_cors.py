@@ -9,9 +9,7 @@ list and a CSV export through gunicorn with a token, and reports what it could r
 
 import html
 import json
-import os
 import re
-import shutil
 import subprocess
 import threading
 from functools import partial
@@ -21,7 +19,7 @@ import pytest
 
 from app import create_app
 from csat.config import ConfigError, Settings
-from tests.servers import TEST_SECRET, bearer, gunicorn, make_settings, make_token, run_sql
+from tests.servers import TEST_SECRET, bearer, chromium_binary, gunicorn, make_settings, make_token, run_sql
 
 FRONTEND = "https://admin.example.com"
 PREFLIGHT = {"Origin": FRONTEND, "Access-Control-Request-Method": "GET",
@@ -133,15 +131,6 @@ async function call(path, read) {
 })();
 </script></body></html>
 """
-
-
-def chromium_binary():
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs the Debian package")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

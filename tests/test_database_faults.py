@@ -21,8 +21,8 @@ from app import create_app
 from csat import db
 from csat.migrations import apply_pending
 from csat.seed import seed_demo_data
-from tests.servers import (SEED, SEED_RATINGS, admin_execute, assert_boom, bearer, gunicorn, make_settings,
-                           make_token, request, with_database)
+from tests.servers import (SEED, SEED_RATINGS, assert_boom, bearer, execute_autocommit, gunicorn,
+                           make_settings, make_token, migrate_with_admin, request, with_database)
 
 pytestmark = pytest.mark.slow  # a private PostgreSQL stopped and restarted
 
@@ -32,14 +32,7 @@ def private_server():
     data_dir = Path(tempfile.mkdtemp(prefix="csat-pg-"))
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     url = server.get_uri()
-    conn = psycopg2.connect(url)
-    try:
-        apply_pending(conn, log=lambda message: None)
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute("INSERT INTO administrators (id, name, active) VALUES (1, 'Admin User', true)")
-    finally:
-        conn.close()
+    migrate_with_admin(url)
 
     def run_pg_ctl(*args):
         if args[0] == "start":  # pgserver knows the socket options the server needs
@@ -186,7 +179,7 @@ def test_pool_serves_many_threads(private_app):
 @pytest.fixture(scope="module")
 def drill_db(private_server):
     """A seeded database on the private server: 3,000 ratings, so an export has 3 batches."""
-    admin_execute(private_server[0], "CREATE DATABASE drill")
+    execute_autocommit(private_server[0], "CREATE DATABASE drill")
     url = with_database(private_server[0], "drill")
     conn = psycopg2.connect(url)
     try:

@@ -19,7 +19,6 @@ import html
 import http.client
 import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port, gunicorn, make_token
+from tests.servers import ROOT, chromium_binary, free_port, gunicorn, make_token, require_tool
 
 pytestmark = pytest.mark.slow  # a browser
 
@@ -85,26 +84,13 @@ table.on("dt-error", (event, settings, techNote, message) => {
 """
 
 
-def _required(what, found):
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is not installed; .ci/run installs it")
-    pytest.skip(f"{what} is not installed")
-
-
-def chromium_binary():
-    return _required("chromium", shutil.which("chromium") or shutil.which("chromium-browser")
-                     or shutil.which("google-chrome"))
-
-
 @pytest.fixture(scope="module")
 def assets():
     """{file name: path} of DataTables' and jQuery's scripts, fetched with npm once."""
     files = {Path(member).name: CACHE / Path(member).name for member in PACKAGES.values()}
     if all(path.exists() for path in files.values()):
         return files
-    npm = _required("npm", shutil.which("npm"))
+    npm = require_tool(shutil.which("npm"), "npm", "npm")
     CACHE.mkdir(parents=True, exist_ok=True)
     for package, member in PACKAGES.items():
         packed = subprocess.run([npm, "pack", package, "--pack-destination", str(CACHE)],

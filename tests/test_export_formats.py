@@ -5,8 +5,6 @@ tests/test_export.py), plus LibreOffice opening the spreadsheet files and the ex
 
 import csv
 import io
-import os
-import shutil
 import subprocess
 import zipfile
 from datetime import datetime, timezone
@@ -19,7 +17,7 @@ import pytest
 from app import create_app
 from csat.exports import xlsx
 from schemas.ratings import RatingRow
-from tests.servers import bearer, make_settings, make_token, sample, scrape
+from tests.servers import bearer, make_settings, make_token, sample, scrape, soffice_binary
 
 COLUMNS = list(RatingRow().fields)
 NUMBER_COLUMNS = {"rating_id", "rating", "reference_id", "company_id", "follow_up_created_by",
@@ -236,15 +234,6 @@ def test_an_empty_xlsx_export_is_a_sheet_with_only_the_header(client):
 
 
 # --- LibreOffice ----------------------------------------------------------------------
-
-def soffice_binary():
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice is not installed; .ci/run installs libreoffice-calc-nogui")
-        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
-    return found
-
 
 def libreoffice_csv(path, tmp_path, import_filter=None):
     """The first sheet of `path` as LibreOffice reads it, saved as UTF-8 CSV, parsed."""

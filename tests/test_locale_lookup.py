@@ -10,8 +10,7 @@ import time
 import pytest
 
 from app import create_app
-from csat import db
-from tests.servers import assert_boom, bearer, make_settings, make_token, run_sql
+from tests.servers import assert_boom, bearer, make_settings, make_token, run_sql, statements_run
 
 NEW_LOCALE = 777
 
@@ -27,15 +26,8 @@ def locale_app(fresh_db):
 @pytest.fixture
 def locale_lookups(monkeypatch):
     """The locales_list statements run since the fixture started."""
-    ran = []
-    original = db.run
-
-    def recording(name, params=None, **options):
-        ran.append(name)
-        return original(name, params, **options)
-
-    monkeypatch.setattr(db, "run", recording)
-    return lambda: ran.count("locales_list")
+    with statements_run(monkeypatch) as ran:
+        yield lambda: ran.count("locales_list")
 
 
 def test_a_known_locale_costs_no_query_after_the_first(locale_app, locale_lookups):

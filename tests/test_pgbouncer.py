@@ -21,10 +21,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
-from csat.migrations import apply_pending
-from tests.servers import (RACERS, HeldExport, PrivatePostgres, active_admins, assert_boom,
-                           bearer, blocker, follow_up, history, make_settings, make_token,
-                           pgbouncer, private_dir, race, rating_id, sql_rows, wait_for)
+from tests.servers import (RACERS, HeldExport, PrivatePostgres, active_admins, assert_boom, bearer,
+                           blocker, follow_up, history, make_settings, make_token,
+                           migrate_with_admin, pgbouncer, private_dir, race, rating_id, sql_rows,
+                           wait_for)
 
 pytestmark = pytest.mark.slow  # PgBouncer and private PostgreSQL clusters
 
@@ -188,14 +188,7 @@ def test_a_statement_past_the_timeout_is_cancelled_through_pgbouncer(fresh_db, t
 def private_server():
     server = PrivatePostgres.create(private_dir("csat-pg-"))
     server.start()
-    conn = psycopg2.connect(server.url)
-    try:
-        apply_pending(conn, log=lambda message: None)
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute("INSERT INTO administrators (id, name, active) VALUES (1, 'Admin User', true)")
-    finally:
-        conn.close()
+    migrate_with_admin(server.url)
     # docs/operations.md's two settings for a database that is down: a query waits at most
     # query_wait_timeout for a server (the stock 120 s would hang the request), and a failed
     # login is retried after server_login_retry (stock 15 s) once the server is back.

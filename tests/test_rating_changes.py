@@ -12,7 +12,6 @@ compared, whole, with summaries computed from scratch (nothing remembered).
 import random
 from collections import Counter
 
-import pytest
 
 from csat.db import load
 from tests.servers import run_sql, scrape

@@ -7,26 +7,14 @@ is marked (a rating's comment, an agent's name) so each response shows where it 
 import json
 import uuid
 
-import psycopg2
 import pytest
 
 from app import create_app
 from csat.config import Settings
-from tests.servers import TEST_SECRET, bearer, make_settings, make_token
+from tests.servers import TEST_SECRET, bearer, execute_autocommit, make_settings, make_token
 
 REPLICA_COMMENT = "read from the replica"
 REPLICA_AGENT = "Agent From The Replica"
-
-
-def query(url, sql, params=None):
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.description else None
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -35,14 +23,14 @@ def primary_and_replica(databases, template_db):
     suffix = uuid.uuid4().hex[:8]
     primary = databases.url(databases.create(f"primary_{suffix}", template=template_db))
     replica = databases.url(databases.create(f"replica_{suffix}", template=template_db))
-    [(rating_id, ticket_id)] = query(primary, """
+    [(rating_id, ticket_id)] = execute_autocommit(primary, """
         SELECT r.id, r.ticket_id FROM ratings r
         WHERE r.ticket_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id)
         ORDER BY r.created_at DESC, r.id DESC LIMIT 1""")
-    [(agent_id,)] = query(primary, "SELECT min(id) FROM administrators WHERE active")
-    query(replica, "UPDATE ratings SET comment = %s WHERE id = %s", (REPLICA_COMMENT, rating_id))
-    query(replica, "UPDATE administrators SET name = %s WHERE id = %s", (REPLICA_AGENT, agent_id))
+    [(agent_id,)] = execute_autocommit(primary, "SELECT min(id) FROM administrators WHERE active")
+    execute_autocommit(replica, "UPDATE ratings SET comment = %s WHERE id = %s", (REPLICA_COMMENT, rating_id))
+    execute_autocommit(replica, "UPDATE administrators SET name = %s WHERE id = %s", (REPLICA_AGENT, agent_id))
     return primary, replica, rating_id, ticket_id
 
 
@@ -94,8 +82,8 @@ def test_a_follow_up_is_written_to_the_primary(replica_client, primary_and_repli
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"success": True}
     follow_up = "SELECT comments, created_by FROM rating_follow_ups WHERE rating_id = %s"
-    assert query(primary, follow_up, (rating_id,)) == [("Called the customer", 1)]
-    assert query(replica, follow_up, (rating_id,)) == []
+    assert execute_autocommit(primary, follow_up, (rating_id,)) == [("Called the customer", 1)]
+    assert execute_autocommit(replica, follow_up, (rating_id,)) == []
 
 
 def test_without_a_read_url_reads_use_the_primary(primary_and_replica):

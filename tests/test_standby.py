@@ -20,8 +20,9 @@ import pytest
 from app import create_app
 from csat.migrations import apply_pending
 from csat.seed import seed_demo_data
-from tests.servers import (SEED, SEED_RATINGS, PrivatePostgres, add_ratings, bearer, gunicorn,
-                           make_settings, make_token, private_dir, request, wait_for)
+from tests.servers import (SEED, SEED_RATINGS, PrivatePostgres, add_ratings, bearer,
+                           execute_autocommit, gunicorn, make_settings, make_token, private_dir,
+                           request, wait_for)
 
 pytestmark = pytest.mark.slow  # a streaming standby cluster
 
@@ -31,23 +32,12 @@ READER = 2
 BIG_EXTRA_RATINGS = 40_000
 
 
-def query(url, statement, params=None):
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.fetchall() if cursor.description else None
-    finally:
-        conn.close()
-
-
 def replayed_position(standby_url):
-    return query(standby_url, "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint")[0][0]
+    return execute_autocommit(standby_url, "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint")[0][0]
 
 
 def current_position(primary_url):
-    return query(primary_url, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")[0][0]
+    return execute_autocommit(primary_url, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")[0][0]
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +48,14 @@ def cluster():
     primary.start()
     standby = None
     try:
-        query(primary.url, "CREATE DATABASE csat")
+        execute_autocommit(primary.url, "CREATE DATABASE csat")
         conn = psycopg2.connect(primary.database_url("csat"))
         try:
             apply_pending(conn, log=lambda message: None)
             seed_demo_data(conn, ratings=SEED_RATINGS, random_seed=SEED)
         finally:
             conn.close()
-        query(primary.url, "CREATE DATABASE csat_big TEMPLATE csat")
+        execute_autocommit(primary.url, "CREATE DATABASE csat_big TEMPLATE csat")
         add_ratings(primary.database_url("csat_big"), BIG_EXTRA_RATINGS)
         standby = primary.standby(directories[1], recovery_min_apply_delay=APPLY_DELAY)
         standby.start()
@@ -119,7 +109,7 @@ def metric(client, name, **labels):
 
 def unfollowed_rating(primary, offset):
     """The offset-th newest rating without a follow-up (each test takes its own)."""
-    return query(primary.database_url("csat"), """
+    return execute_autocommit(primary.database_url("csat"), """
         SELECT r.id FROM ratings r
         WHERE NOT EXISTS (SELECT 1 FROM rating_follow_ups f WHERE f.rating_id = r.id)
         ORDER BY r.created_at DESC, r.id DESC OFFSET %s LIMIT 1""", (offset,))[0][0]
@@ -147,7 +137,7 @@ def test_the_admin_who_wrote_reads_it_at_once_others_read_the_lagging_standby(cl
                                json={"ratingId": rating, "comments": text})
         assert response.status_code == 200, response.get_json()
         before = follow_up_seen(client, rating, READER)
-        (written_at,) = query(primary.database_url("csat"),
+        (written_at,) = execute_autocommit(primary.database_url("csat"),
                               "SELECT pg_wal_lsn_diff(commit_lsn, '0/0')::bigint FROM admin_read_positions "
                               "WHERE admin_id = %s", (WRITER,))[0]
         if replayed_position(standby.database_url("csat")) < written_at:
@@ -170,7 +160,7 @@ def test_the_writers_reads_return_to_the_standby_once_it_replayed_the_write(clus
     response = client.post("/csat/comments", headers=bearer(make_token(admin_id=WRITER)),
                            json={"ratingId": rating, "comments": "Called back"})
     assert response.status_code == 200
-    (written_at,) = query(primary.database_url("csat"),
+    (written_at,) = execute_autocommit(primary.database_url("csat"),
                           "SELECT pg_wal_lsn_diff(commit_lsn, '0/0')::bigint FROM admin_read_positions "
                           "WHERE admin_id = %s", (WRITER,))[0]
     sent_to_primary = metric(client, "csat_db_replica_fallbacks_total", reason="read_your_writes")
@@ -230,9 +220,9 @@ def test_a_standby_further_behind_than_the_limit_is_left_until_it_catches_up(clu
     client = app.test_client()
     try:
         assert wait_for(lambda: replica_readiness(client)["serving_reads"], timeout=30)
-        query(standby.url, "SELECT pg_wal_replay_pause()")
+        execute_autocommit(standby.url, "SELECT pg_wal_replay_pause()")
         try:
-            query(primary.database_url("csat"), "UPDATE ratings SET comment = 'changed on the primary' "
+            execute_autocommit(primary.database_url("csat"), "UPDATE ratings SET comment = 'changed on the primary' "
                                                 "WHERE id = %s", (unfollowed_rating(primary, 3),))
             assert wait_for(lambda: not replica_readiness(client)["serving_reads"], timeout=30)
             assert metric(client, "csat_db_replica_lag_seconds") > 0.5
@@ -241,7 +231,7 @@ def test_a_standby_further_behind_than_the_limit_is_left_until_it_catches_up(clu
             get(client, "/csat?length=10")
             assert metric(client, "csat_db_replica_fallbacks_total", reason="unfit") == unfit + 1
         finally:
-            query(standby.url, "SELECT pg_wal_replay_resume()")
+            execute_autocommit(standby.url, "SELECT pg_wal_replay_resume()")
         assert wait_for(lambda: replica_readiness(client)["serving_reads"], timeout=30)
         assert replica_readiness(client)["lag_seconds"] == 0
     finally:
@@ -267,9 +257,9 @@ def test_an_export_cancelled_by_a_recovery_conflict_ends_truncated(cluster, capl
         chunks = iter(response.response)
         assert len(orjson.loads(next(chunks))) == 1000  # the export's snapshot is taken
 
-        query(big, "DELETE FROM ratings WHERE ticket_id IS NULL AND id IN "
+        execute_autocommit(big, "DELETE FROM ratings WHERE ticket_id IS NULL AND id IN "
                    "(SELECT id FROM ratings WHERE ticket_id IS NULL ORDER BY id DESC LIMIT 5000)")
-        query(big, "VACUUM ratings")
+        execute_autocommit(big, "VACUUM ratings")
         vacuumed_at = current_position(big)
         assert wait_for(lambda: replayed_position(standby.database_url("csat_big")) >= vacuumed_at,
                         timeout=30)  # the replay that conflicts with the export is done
@@ -278,7 +268,7 @@ def test_an_export_cancelled_by_a_recovery_conflict_ends_truncated(cluster, capl
                 pass
         response.close()
         assert isinstance(ended.value, psycopg2.OperationalError)  # the standby ended the session
-        assert wait_for(lambda: query(standby.database_url("csat_big"),
+        assert wait_for(lambda: execute_autocommit(standby.database_url("csat_big"),
                                       "SELECT confl_snapshot FROM pg_stat_database_conflicts "
                                       "WHERE datname = current_database()")[0][0] >= 1, timeout=10)
         assert [record.outcome for record in caplog.records if record.name == "csat.exports"] == ["failed"]
