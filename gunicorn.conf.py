@@ -45,11 +45,15 @@ PROMETHEUS_DIRECTORY = _prometheus_directory()
 
 from prometheus_client import multiprocess  # noqa: E402 (after the metrics directory is set)
 
+from csat.gunicorn_worker import keepalive_linger_ms  # noqa: E402
 from csat.request_log import logging_config  # noqa: E402
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
-# gthread, answering the requests gunicorn refuses itself in Boom JSON (csat/gunicorn_worker.py).
+# gthread, answering the requests gunicorn refuses itself in Boom JSON, whose threads serve a
+# keep-alive client's next request themselves within GUNICORN_KEEPALIVE_LINGER_MS
+# (csat/gunicorn_worker.py reads it).
 worker_class = "csat.gunicorn_worker.BoomThreadWorker"
+keepalive_linger_ms()  # a bad value stops the master here, before any worker boots
 workers = _int_env("GUNICORN_WORKERS", 2)
 threads = _int_env("GUNICORN_THREADS", 8)
 # csat/config.py sizes the pool from GUNICORN_THREADS; say so once, for both to agree.

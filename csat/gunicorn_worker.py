@@ -9,6 +9,16 @@ limits and parser and changes only that answer, for the refusals a client can ca
 Everything else (an unknown transfer coding's 501, an `Expect` it does not know, TLS and
 PROXY-protocol failures, a crash) stays gunicorn's own handling.
 
+It also keeps a request thread on its keep-alive connection for a moment after answering
+(`handle`): gthread hands every request from its poller thread to a pool thread and the
+connection back afterwards, and on an idle machine each hand-off wakes a sleeping CPU, which
+costs more than the hand-off itself (benchmarks/README.md). A thread that has answered waits
+up to GUNICORN_KEEPALIVE_LINGER_MS (default 100; 0: never) for the same client's next request
+and serves it at once. It waits only while nothing else is queued for the pool and while at
+most half the threads are waiting so, so new connections and other clients always find a
+thread; a stopping worker does not wait. After the wait the connection goes back to
+gunicorn's poller as before.
+
 Why not let gunicorn pass everything and check sizes in the app: gunicorn's request-line
 limit tops out at 8190 bytes, and its only larger setting is 0, "unlimited", which reads a
 line of any length into memory before anything can refuse it. 8190 is exactly what nginx's
@@ -18,7 +28,11 @@ CRLF), so the service keeps a bounded limit that matches the proxy in front of i
 """
 
 import logging
+import os
+import select
 import socket
+import ssl
+import threading
 import time
 import uuid
 
@@ -32,12 +46,16 @@ from csat import metrics
 from csat.errors import boom_http_response
 
 log = logging.getLogger("csat.access")
+worker_log = logging.getLogger(__name__)
 
 # After answering, read on what the client is still sending (a 70 KB request line it wrote
 # in full) before closing: closing a socket with unread input resets the connection, and
 # a reset can destroy the answer before the client has read it. Bounded in time and bytes.
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
+
+DEFAULT_KEEPALIVE_LINGER_MS = 100
+MAX_KEEPALIVE_LINGER_MS = 60_000
 
 REQUEST_LINE_TOO_LONG = "The request line is too long"
 HEADERS_TOO_LARGE = "The request headers are too large"
@@ -53,6 +71,15 @@ _REFUSALS = (
 )
 
 
+def keepalive_linger_ms():
+    """GUNICORN_KEEPALIVE_LINGER_MS: how long a thread waits for its client's next request."""
+    value = int(os.environ.get("GUNICORN_KEEPALIVE_LINGER_MS") or DEFAULT_KEEPALIVE_LINGER_MS)
+    if not 0 <= value <= MAX_KEEPALIVE_LINGER_MS:
+        raise ValueError(f"GUNICORN_KEEPALIVE_LINGER_MS must be 0 to {MAX_KEEPALIVE_LINGER_MS}, "
+                         f"got {value}")
+    return value
+
+
 def refusal(exc):
     """(status, message) of a request gunicorn refused with `exc`, or None if not ours."""
     for classes, status, message in _REFUSALS:
@@ -63,7 +90,57 @@ def refusal(exc):
 
 class BoomThreadWorker(ThreadWorker):
     """ThreadWorker whose refusals are Boom JSON with an X-Request-Id, logged and counted
-    (csat_http_requests_total{method="unread", endpoint="refused"})."""
+    (csat_http_requests_total{method="unread", endpoint="refused"}), and whose threads serve
+    a keep-alive client's next request themselves when it comes soon (module docstring)."""
+
+    def init_process(self):
+        self.linger_seconds = keepalive_linger_ms() / 1000
+        self.max_lingering = self.cfg.threads // 2
+        self._lingering = 0
+        self._queued = 0
+        self._counts_lock = threading.Lock()
+        # Readable once the worker stops: it ends every thread's wait at once.
+        self._stopping_reader, self._stopping_writer = os.pipe()
+        super().init_process()
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        os.write(self._stopping_writer, b"\0")
+
+    def enqueue_req(self, conn):
+        with self._counts_lock:
+            self._queued += 1
+        super().enqueue_req(conn)
+
+    def handle(self, conn):
+        """gthread's handle, then the client's next requests while they come within the linger."""
+        with self._counts_lock:
+            self._queued -= 1
+        keepalive = super().handle(conn)
+        while keepalive is True and self._next_request_comes(conn):
+            worker_log.debug("%s sent more within the linger: read on the same thread", conn.client)
+            keepalive = super().handle(conn)
+        return keepalive
+
+    def _next_request_comes(self, conn):
+        if not self.alive or self.linger_seconds <= 0:
+            return False
+        if conn.parser.unreader.buf.getvalue() or (
+                isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending()):
+            return True  # already read, so the socket will not look readable
+        with self._counts_lock:
+            if self._queued or self._lingering >= self.max_lingering:
+                return False
+            self._lingering += 1
+        try:
+            poller = select.poll()
+            poller.register(conn.sock, select.POLLIN)
+            poller.register(self._stopping_reader, select.POLLIN)
+            ready = dict(poller.poll(self.linger_seconds * 1000))
+            return conn.sock.fileno() in ready and self._stopping_reader not in ready
+        finally:
+            with self._counts_lock:
+                self._lingering -= 1
 
     def handle_error(self, req, client, addr, exc):
         answer = refusal(exc)

@@ -140,7 +140,8 @@ def start_gunicorn(tmp_path):
         log_path = tmp_path / f"gunicorn-{len(started)}.log"
         environment = dict(os.environ, BIND=address, DATABASE_URL=database_url,
                            JWT_SECRET_KEY=TEST_SECRET, CSAT_ENV="test", GUNICORN_WORKERS="1",
-                           GUNICORN_THREADS="4", **{k: str(v) for k, v in env.items()})
+                           GUNICORN_THREADS="4")
+        environment.update({name: str(value) for name, value in env.items()})
         for name in ("DATABASE_READ_URL", "PROMETHEUS_MULTIPROC_DIR"):
             environment.pop(name, None)
         with open(log_path, "wb") as log:
@@ -215,3 +216,76 @@ def test_an_export_outliving_the_graceful_timeout_ends_truncated(big_db, big_db_
 
     assert not clean_end, "a cut-off export must not look complete"
     assert first_rows + rows < total
+
+
+# --- a thread that answered waits a moment for its client's next request -----------------
+
+NEXT_REQUEST_ON_THE_SAME_THREAD = "sent more within the linger: read on the same thread"
+
+
+def get_healthz(connection):
+    connection.request("GET", "/healthz")
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200
+
+
+def keep_alive_connection(address, timeout=5):
+    host, port = address.split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=timeout)
+
+
+@pytest.mark.parametrize("linger_ms, on_the_same_thread", [(5000, True), (0, False)])
+def test_a_thread_serves_its_clients_next_requests_itself(shared_db, start_gunicorn, linger_ms,
+                                                          on_the_same_thread):
+    """With a linger, the thread that answered reads the client's next request itself, unless
+    another connection's work was queued at that moment (the start-up probe closing its own,
+    say): most follow-ups, never none. Without one, every request goes through the poller."""
+    _, address, log_path = start_gunicorn(shared_db, LOG_LEVEL="DEBUG",
+                                          GUNICORN_KEEPALIVE_LINGER_MS=linger_ms)
+    before = len(json_log(log_path))
+    connection = keep_alive_connection(address)
+    for _ in range(5):
+        get_healthz(connection)
+    client = str(connection.sock.getsockname())  # as gunicorn names it in the debug line
+    lines = json_log(log_path)[before:]  # read while the connection is open: closing it wakes a wait
+    connection.close()
+
+    assert len([line for line in lines if line.get("path") == "/healthz"]) == 5
+    follow_ups_read_by_the_same_thread = sum(
+        1 for line in lines if line["message"] == f"{client} {NEXT_REQUEST_ON_THE_SAME_THREAD}")
+    if on_the_same_thread:
+        assert 2 <= follow_ups_read_by_the_same_thread <= 4
+    else:
+        assert follow_ups_read_by_the_same_thread == 0
+
+
+def test_a_waiting_thread_never_keeps_another_client_waiting(shared_db, start_gunicorn):
+    """Of two threads at most one waits on its connection; the other serves everyone else.
+    Each client below keeps its connection open, so a thread waiting on it would wait 30 s,
+    past the clients' 5 s timeout."""
+    _, address, _ = start_gunicorn(shared_db, GUNICORN_THREADS=2,
+                                   GUNICORN_KEEPALIVE_LINGER_MS=30000)
+    waited_on = keep_alive_connection(address)
+    get_healthz(waited_on)
+    others = [keep_alive_connection(address) for _ in range(3)]
+    for other in others:
+        get_healthz(other)
+    get_healthz(waited_on)  # its thread was waiting for it
+    for connection in [waited_on, *others]:
+        connection.close()
+
+
+def test_sigterm_ends_a_threads_wait_at_once(shared_db, start_gunicorn):
+    """A thread waiting on an idle connection must not hold up a stopping worker: here the
+    wait (60 s) and the graceful timeout (60 s) both outlast the 20 s the stop may take."""
+    process, address, log_path = start_gunicorn(shared_db, GUNICORN_KEEPALIVE_LINGER_MS=60000,
+                                                GUNICORN_GRACEFUL_TIMEOUT=60)
+    idle = keep_alive_connection(address)
+    get_healthz(idle)
+
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+    idle.close()
+
+    assert process.returncode == 0
