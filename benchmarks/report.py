@@ -22,13 +22,30 @@ def shape_line(name, result):
     if "status" in result:
         return f"{name:<22} {result['status']} ({result['path']})"
     return (f"{name:<22} http p50 {result['http_p50_ms']:8.2f} p95 {result['http_p95_ms']:8.2f}"
-            f"   sql p50 {result['sql_p50_ms']:8.2f}   ratio {result['ratio']:5.2f}"
+            f"   sql p50 {result['sql_p50_ms']:8.2f}   added {result['added_ms']:5.2f}"
+            f"   ratio {result['ratio']:5.2f}"
             f"   (plan {result['plan_ms']:.2f} + exec {result['exec_ms']:.2f})")
 
 
 def overhead_line(result):
     return (f"fixed cost of a request: GET /healthz {result['healthz_http_p50_ms']:.2f} ms, "
-            f"auth lookup (admin_get) SQL {result['admin_get_sql_p50_ms']:.2f} ms")
+            f"auth lookup (admin_get) SQL {result['admin_get_sql_p50_ms']:.2f} ms; after "
+            f"{result['idle_wait_ms']} ms waiting on the database: "
+            f"{result['healthz_http_after_wait_p50_ms']:.2f} ms and "
+            f"{result['admin_get_sql_after_wait_p50_ms']:.2f} ms")
+
+
+def overhead_text(overhead):
+    text = ("Fixed cost of every request, outside its SQL (medians): the HTTP stack "
+            f"(gunicorn + Flask + access log + metrics, `GET /healthz`) "
+            f"{overhead['healthz_http_p50_ms']:.2f} ms; the auth lookup of the admin "
+            f"(`admin_get`, one round trip) {overhead['admin_get_sql_p50_ms']:.2f} ms.")
+    if "idle_wait_ms" in overhead:
+        text += (f" The same right after {overhead['idle_wait_ms']} ms of waiting on the "
+                 f"database, as a shape's HTTP request comes after its SQL side: "
+                 f"{overhead['healthz_http_after_wait_p50_ms']:.2f} ms and "
+                 f"{overhead['admin_get_sql_after_wait_p50_ms']:.2f} ms.")
+    return text
 
 
 def load_line(tool, result):
@@ -77,6 +94,9 @@ def evaluate(results):
             check(f"{name} HTTP p95 <= {target['p95_ms']} ms", shape["http_p95_ms"], target["p95_ms"])
         if "ratio" in target:
             check(f"{name} HTTP/SQL <= {target['ratio']}", shape["ratio"], target["ratio"])
+        if "added_ms" in target:
+            check(f"{name} HTTP p50 - SQL p50 <= {target['added_ms']} ms", shape["added_ms"],
+                  target["added_ms"])
     for run in results.get("concurrency", {}).get("wrk", []):
         if run["connections"] == 64:
             check("wrk 64 connections: errors = 0", run["errors"], 0)
@@ -138,24 +158,23 @@ def markdown(results):
         f"Load average at start: {', '.join(f'{v:.2f}' for v in run['load_average_at_start'])} "
         f"(the machine is shared with other work).",
         "",
-        "| shape | request | HTTP p50 ms | HTTP p95 ms | SQL p50 ms | SQL p95 ms | HTTP/SQL | plan + exec ms (EXPLAIN ANALYZE) | target |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| shape | request | HTTP p50 ms | HTTP p95 ms | SQL p50 ms | SQL p95 ms | HTTP − SQL ms | HTTP/SQL | plan + exec ms (EXPLAIN ANALYZE) | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     holds = {c["target"]: c["holds"] for c in results.get("targets", [])}
     for name, shape in results.get("shapes", {}).items():
         if "status" in shape:
-            lines.append(f"| {name} | `{shape['path']}` | {shape['status']} | | | | | | ✗ |")
+            lines.append(f"| {name} | `{shape['path']}` | {shape['status']} | | | | | | | ✗ |")
             continue
         lines.append(
             f"| {name} | {shape['note']} | {shape['http_p50_ms']:.1f} | {shape['http_p95_ms']:.1f} | "
-            f"{shape['sql_p50_ms']:.1f} | {shape['sql_p95_ms']:.1f} | {shape['ratio']:.2f} | "
+            f"{shape['sql_p50_ms']:.1f} | {shape['sql_p95_ms']:.1f} | "
+            f"{shape['http_p50_ms'] - shape['sql_p50_ms']:.2f} | "
+            f"{shape['ratio']:.2f} | "
             f"{shape['plan_ms']:.1f} + {shape['exec_ms']:.1f} | {target_text(name, shape, holds)} |")
     overhead = results.get("overhead")
     if overhead:
-        lines += ["", "Fixed cost of every request, outside its SQL (medians): the HTTP stack "
-                  f"(gunicorn + Flask + access log + metrics, `GET /healthz`) "
-                  f"{overhead['healthz_http_p50_ms']:.2f} ms; the auth lookup of the admin "
-                  f"(`admin_get`, one round trip) {overhead['admin_get_sql_p50_ms']:.2f} ms."]
+        lines += ["", overhead_text(overhead)]
     for key in sorted(k for k in results if k.startswith("concurrency")):
         concurrency = results[key]
         left_out = concurrency.get("excluded")
@@ -230,13 +249,14 @@ def markdown(results):
 
 
 def target_text(name, shape, holds):
-    """Each target of the shape with its own mark, e.g. "p50 ≤ 25 ms ✓, ratio ≤ 1.5 ✗"."""
+    """Each target of the shape with its own mark, e.g. "p50 ≤ 25 ms ✓, HTTP − SQL ≤ 1.5 ms ✗"."""
     target = shape.get("target", {})
     parts = []
     for key, label, check_label in (
             ("p50_ms", "p50 ≤ {} ms", "{} HTTP p50 <= {} ms"),
             ("p95_ms", "p95 ≤ {} ms", "{} HTTP p95 <= {} ms"),
-            ("ratio", "ratio ≤ {}", "{} HTTP/SQL <= {}")):
+            ("ratio", "ratio ≤ {}", "{} HTTP/SQL <= {}"),
+            ("added_ms", "HTTP − SQL ≤ {} ms", "{} HTTP p50 - SQL p50 <= {} ms")):
         if key in target:
             ok = holds.get(check_label.format(name, target[key]))
             parts.append(label.format(target[key]) + (" ✓" if ok else " ✗"))

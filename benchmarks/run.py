@@ -46,6 +46,7 @@ import service  # noqa: E402
 import shapes as shape_defs  # noqa: E402
 
 EXPORT_REPEATS = 3
+IDLE_WAIT_MS = 25  # the overhead measured again after this long waiting on the database
 STAGES = ("seed", "list", "summary", "details", "agents", "concurrency", "export", "growth")
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/csat_bench"
 RESULTS = HERE / "results" / "latest.json"
@@ -378,6 +379,7 @@ def measure_shape(client, conn, shape, iterations, warmup, budget_seconds=25):
         **plan,
     }
     result["ratio"] = round(result["http_p50_ms"] / result["sql_p50_ms"], 2)
+    result["added_ms"] = round(result["http_p50_ms"] - result["sql_p50_ms"], 2)
     target = shape.target
     result["target"] = {k: v for k, v in vars(target).items() if v is not None}
     return result
@@ -385,17 +387,29 @@ def measure_shape(client, conn, shape, iterations, warmup, budget_seconds=25):
 
 def measure_overhead(client, conn, admin_id, iterations):
     """What every authenticated request pays besides its own SQL: the HTTP stack (gunicorn +
-    Flask + logging + metrics, measured on GET /healthz) and the auth lookup's round trip."""
+    Flask + logging + metrics, measured on GET /healthz) and the auth lookup's round trip.
+
+    Both again right after 25 ms of waiting on the database (`pg_sleep`), as the HTTP side of
+    a shape waits while the SQL side runs: with every process asleep, the machine takes
+    longer to wake each one in the chain (benchmarks/README.md)."""
     from csat import db
 
     query = db.load("admin_get")
     lookup = [(query.sql(), query.params({"admin_id": admin_id}))]
-    http, sql = [], []
+    wait = [("SELECT pg_sleep(%s)", (IDLE_WAIT_MS / 1000,))]
+    http, sql, http_after_wait, sql_after_wait = [], [], [], []
     for _ in range(iterations):
         http.append(client.timed_get("/healthz")[0])
         sql.append(run_sql(conn, lookup))
+        run_sql(conn, wait)
+        http_after_wait.append(client.timed_get("/healthz")[0])
+        run_sql(conn, wait)
+        sql_after_wait.append(run_sql(conn, lookup))
     return {"healthz_http_p50_ms": round(statistics.median(http), 2),
-            "admin_get_sql_p50_ms": round(statistics.median(sql), 2)}
+            "admin_get_sql_p50_ms": round(statistics.median(sql), 2),
+            "idle_wait_ms": IDLE_WAIT_MS,
+            "healthz_http_after_wait_p50_ms": round(statistics.median(http_after_wait), 2),
+            "admin_get_sql_after_wait_p50_ms": round(statistics.median(sql_after_wait), 2)}
 
 
 def run_sql(conn, statements):

@@ -102,27 +102,67 @@ def memory_kb(pid, field="VmRSS"):
 
 
 class Client:
-    """One keep-alive HTTP/1.1 connection that reads whole bodies."""
+    """Keep-alive HTTP/1.1 connections that read whole bodies.
+
+    GETs, the requests the benchmark times, go through a minimal client of its own: a path's
+    request bytes are built once, and the answer is read up to its Content-Length. Python's
+    http.client parses every header line in Python, time the benchmark would count as the
+    service's (measured in benchmarks/README.md). POSTs (the ingest writer's) use http.client.
+    """
 
     def __init__(self, host, port, headers):
         self.host, self.port, self.headers = host, port, headers
-        self._conn = None
+        self._conn = None  # http.client, for POSTs
+        self._sock = None  # the GET connection
+        self._requests = {}  # path -> request bytes
 
     def get(self, path):
         """(status, body bytes)."""
         for attempt in (1, 2):
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
             try:
-                self._conn.request("GET", path, headers=self.headers)
-                response = self._conn.getresponse()
-                return response.status, response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                return self._get_once(path)
+            except (ConnectionError, TimeoutError):
                 # gunicorn recycles workers (max_requests): reconnect once, as browsers do.
-                self.close()
+                self._close_get()
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _get_once(self, path):
+        if self._sock is None:
+            self._sock = socket.create_connection((self.host, self.port), timeout=120)
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        request = self._requests.get(path)
+        if request is None:
+            lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+            lines += [f"{name}: {value}" for name, value in self.headers.items()]
+            request = self._requests[path] = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+        self._sock.sendall(request)
+        received = bytearray()
+        head_end = -1
+        while head_end < 0:
+            received += self._receive()
+            head_end = received.find(b"\r\n\r\n")
+        status, length, closes = _response_head(bytes(received[:head_end]))
+        body_end = head_end + 4 + length
+        while len(received) < body_end:
+            received += self._receive()
+        if len(received) > body_end:
+            raise RuntimeError(f"{path}: more bytes than the answer's Content-Length")
+        if closes:
+            self._close_get()
+        return status, bytes(received[head_end + 4:])
+
+    def _receive(self):
+        chunk = self._sock.recv(262144)
+        if not chunk:
+            raise ConnectionResetError("the server closed the connection")
+        return chunk
+
+    def _close_get(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     def post(self, path, body):
         """(status, body bytes) of a JSON POST (not retried: it writes)."""
@@ -144,6 +184,20 @@ class Client:
         return (time.perf_counter() - started) * 1000, status, body
 
     def close(self):
+        self._close_get()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _response_head(head):
+    """(status, Content-Length, whether the server closes) of a response's head."""
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "content-length" not in headers:
+        raise RuntimeError(f"no Content-Length (a streamed answer?): {status_line}")
+    return (int(status_line.split()[1]), int(headers["content-length"]),
+            headers.get("connection", "").lower() == "close")

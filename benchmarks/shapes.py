@@ -30,6 +30,7 @@ class Target:
     p50_ms: float | None = None
     p95_ms: float | None = None
     ratio: float | None = None  # HTTP median / SQL median
+    added_ms: float | None = None  # HTTP median - SQL median: what the service adds to its SQL
 
 
 @dataclass
@@ -83,14 +84,16 @@ def _list(query=None):
 
 
 def build_shapes(facts):
-    list_target = Target(p50_ms=25, ratio=1.5)
+    # Issue 16: the service adds at most 1.5 ms to a list page's SQL (HTTP p50 - SQL p50); it
+    # replaced issue 7's HTTP/SQL <= 1.5, which a faster query made harder to meet.
+    list_target = Target(p50_ms=25, added_ms=1.5)
     shapes = [
-        Shape("first_page", "list", [_list()], Target(p50_ms=10, p95_ms=20, ratio=1.5),
+        Shape("first_page", "list", [_list()], Target(p50_ms=10, p95_ms=20, added_ms=1.5),
               "GET /csat, no filters (100 rows, counts included)"),
         Shape("page_50", "list", [_list({"start": 4900, "length": 100})], list_target,
               "start=4900&length=100"),
         Shape("deep_page", "list", [_list({"start": 500000, "length": 100})],
-              Target(p50_ms=100, ratio=1.5), "start=500000&length=100"),
+              Target(p50_ms=100, added_ms=1.5), "start=500000&length=100"),
         Shape("companies_scores_90d", "list", [_list({
             "companyId": ",".join(map(str, facts["companies"])), "score": "1,2",
             "startDate": facts["start_date"], "endDate": facts["end_date"]})], list_target,
@@ -102,7 +105,7 @@ def build_shapes(facts):
     ]
     for key in SORT_KEYS:
         shapes.append(Shape(f"sort_{key}", "list", [_list({"sortBy": key, "sortType": "ASC"})],
-                            Target(p50_ms=50, ratio=1.5), f"sortBy={key}&sortType=ASC"))
+                            Target(p50_ms=50, added_ms=1.5), f"sortBy={key}&sortType=ASC"))
     shapes += [
         Shape("resolution_over_3d", "list", [_list({"resolution": "over_3d"})], list_target,
               "resolution=over_3d (ticket ratings resolved in 72 h or more)"),
