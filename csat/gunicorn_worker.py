@@ -14,9 +14,10 @@ It also keeps a request thread on its keep-alive connection for a moment after a
 connection back afterwards, and on an idle machine each hand-off wakes a sleeping CPU, which
 costs more than the hand-off itself (benchmarks/README.md). A thread that has answered waits
 up to GUNICORN_KEEPALIVE_LINGER_MS (default 100; 0: never) for the same client's next request
-and serves it at once. It waits only while nothing else is queued for the pool and while at
-most half the threads are waiting so, so new connections and other clients always find a
-thread; a stopping worker does not wait. After the wait the connection goes back to
+and serves it at once. It waits only while the worker is otherwise idle (no other request
+being served or queued: under load, gthread's fair hand-off is kept) and while at most half
+the threads are waiting so, so new connections and other clients always find a thread; a
+stopping worker does not wait. After the wait the connection goes back to
 gunicorn's poller as before.
 
 Why not let gunicorn pass everything and check sizes in the app: gunicorn's request-line
@@ -96,8 +97,9 @@ class BoomThreadWorker(ThreadWorker):
     def init_process(self):
         self.linger_seconds = keepalive_linger_ms() / 1000
         self.max_lingering = self.cfg.threads // 2
-        self._lingering = 0
-        self._queued = 0
+        self._lingering = 0  # threads waiting for their client's next request
+        self._queued = 0  # connections handed to the pool that no thread has taken yet
+        self._serving = 0  # threads serving a request
         self._counts_lock = threading.Lock()
         # Readable once the worker stops: it ends every thread's wait at once.
         self._stopping_reader, self._stopping_writer = os.pipe()
@@ -116,11 +118,17 @@ class BoomThreadWorker(ThreadWorker):
         """gthread's handle, then the client's next requests while they come within the linger."""
         with self._counts_lock:
             self._queued -= 1
-        keepalive = super().handle(conn)
-        while keepalive is True and self._next_request_comes(conn):
-            worker_log.debug("%s sent more within the linger: read on the same thread", conn.client)
+            self._serving += 1
+        try:
             keepalive = super().handle(conn)
-        return keepalive
+            while keepalive is True and self._next_request_comes(conn):
+                worker_log.debug("%s sent more within the linger: read on the same thread",
+                                 conn.client)
+                keepalive = super().handle(conn)
+            return keepalive
+        finally:
+            with self._counts_lock:
+                self._serving -= 1
 
     def _next_request_comes(self, conn):
         if not self.alive or self.linger_seconds <= 0:
@@ -129,8 +137,11 @@ class BoomThreadWorker(ThreadWorker):
                 isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending()):
             return True  # already read, so the socket will not look readable
         with self._counts_lock:
-            if self._queued or self._lingering >= self.max_lingering:
+            # Another request being served or queued: the worker is busy, and a waiting thread
+            # would only keep this client ahead of the others.
+            if self._queued or self._serving > 1 or self._lingering >= self.max_lingering:
                 return False
+            self._serving -= 1
             self._lingering += 1
         try:
             poller = select.poll()
@@ -141,6 +152,7 @@ class BoomThreadWorker(ThreadWorker):
         finally:
             with self._counts_lock:
                 self._lingering -= 1
+                self._serving += 1
 
     def handle_error(self, req, client, addr, exc):
         answer = refusal(exc)
