@@ -14,11 +14,11 @@ It also keeps a request thread on its keep-alive connection for a moment after a
 connection back afterwards, and on an idle machine each hand-off wakes a sleeping CPU, which
 costs more than the hand-off itself (benchmarks/README.md). A thread that has answered waits
 up to GUNICORN_KEEPALIVE_LINGER_MS (default 100; 0: never) for the same client's next request
-and serves it at once. It waits only while the worker is otherwise idle (no other request
-being served or queued: under load, gthread's fair hand-off is kept) and while at most half
-the threads are waiting so, so new connections and other clients always find a thread; a
-stopping worker does not wait. After the wait the connection goes back to
-gunicorn's poller as before.
+and serves it at once. It waits only while the worker has nothing else to do (no other
+request being served or queued: under load, gthread's fair hand-off is kept), and at most
+half the threads wait at a time, so new connections always find a thread. A stopping worker
+ends every wait at once. After a wait with no request the connection goes back to gunicorn's
+poller, as before.
 
 Why not let gunicorn pass everything and check sizes in the app: gunicorn's request-line
 limit tops out at 8190 bytes, and its only larger setting is 0, "unlimited", which reads a
