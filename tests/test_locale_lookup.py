@@ -9,18 +9,9 @@ import time
 
 import pytest
 
-from app import create_app
-from tests.servers import assert_boom, bearer, make_settings, make_token, run_sql, statements_run
+from tests.servers import assert_boom, bearer, make_token, run_sql, statements_run
 
 NEW_LOCALE = 777
-
-
-@pytest.fixture
-def locale_app(fresh_db):
-    application = create_app(make_settings(fresh_db))
-    application.config["TESTING"] = True
-    yield application
-    application.extensions["csat_db"].close()
 
 
 @pytest.fixture
@@ -30,16 +21,16 @@ def locale_lookups(monkeypatch):
         yield lambda: ran.count("locales_list")
 
 
-def test_a_known_locale_costs_no_query_after_the_first(locale_app, locale_lookups):
-    client = locale_app.test_client()
+def test_a_known_locale_costs_no_query_after_the_first(fresh_app, locale_lookups):
+    client = fresh_app.test_client()
     headers = bearer(make_token())
     for _ in range(3):
         assert client.get("/csat/agents/list?localeId=1", headers=headers).status_code == 200
     assert locale_lookups() == 1
 
 
-def test_unknown_locales_read_the_locales_at_most_once_a_second(locale_app, locale_lookups):
-    client = locale_app.test_client()
+def test_unknown_locales_read_the_locales_at_most_once_a_second(fresh_app, locale_lookups):
+    client = fresh_app.test_client()
     headers = bearer(make_token())
     started = time.monotonic()
     for unknown in range(NEW_LOCALE, NEW_LOCALE + 10):
@@ -48,8 +39,8 @@ def test_unknown_locales_read_the_locales_at_most_once_a_second(locale_app, loca
     assert locale_lookups() <= 1 + int(time.monotonic() - started)
 
 
-def test_a_new_locale_is_known_within_a_second(locale_app, fresh_db):
-    client = locale_app.test_client()
+def test_a_new_locale_is_known_within_a_second(fresh_app, fresh_db):
+    client = fresh_app.test_client()
     headers = bearer(make_token())
     assert_boom(client.get(f"/csat/agents/list?localeId={NEW_LOCALE}", headers=headers), 400)
     run_sql(fresh_db, "INSERT INTO locales (id, code, name, country) VALUES (%s, 'zx', 'Newland', 'MX')",
